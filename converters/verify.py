@@ -1,0 +1,80 @@
+"""Parity of a converted model against its Keras original, on real sentences.
+
+Both sides run the same numpy search code (`ondevice.search`). Along the
+Keras greedy path the LiteRT `decode_step` is fed the Keras tokens (teacher
+forcing), so logits are compared position by position; then LiteRT decodes
+on its own and whole outputs are compared.
+"""
+
+import numpy as np
+
+from ondevice.search import greedy_search
+
+
+def measure_parity(keras_model, litert_model, source_batches, start_id, end_id, max_steps):
+    """Compare Keras and LiteRT step models.
+
+    Args:
+        keras_model: reference step model (`zoo.keras_step_model.KerasStepModel`).
+        litert_model: converted step model (`ondevice.litert_model.LiteRTStepModel`).
+        source_batches: list of int32 arrays (batch, src) of real sentences.
+        start_id: int. Decoder start token.
+        end_id: int. End token.
+        max_steps: int. Most decode steps.
+
+    Returns:
+        Dict: `sentences`, `steps`, `max_abs_logit_diff`,
+        `mean_abs_logit_diff`, `token_agreement` (argmax agreement per step
+        along the Keras path) and `sentence_agreement` (identical greedy
+        outputs when each side decodes on its own).
+    """
+    diffs, means, agree, steps, same, sentences = [], [], 0, 0, 0, 0
+    for source in source_batches:
+        batch = source.shape[0]
+        k_tensors, l_tensors = keras_model.encode(source), litert_model.encode(source)
+        token = np.full((batch,), start_id, np.int32)
+        alive = np.ones((batch,), bool)
+        for step in range(max_steps):
+            k_out = keras_model.decode_step(token, step, k_tensors)
+            l_out = litert_model.decode_step(token, step, l_tensors)
+            k_logits, l_logits = k_out.pop("logits"), l_out.pop("logits")
+            k_tensors.update(k_out)
+            l_tensors.update(l_out)
+            delta = np.abs(k_logits[alive] - l_logits[alive])
+            diffs.append(float(delta.max()))
+            means.append(float(delta.mean()))
+            k_next, l_next = k_logits.argmax(-1), l_logits.argmax(-1)
+            agree += int((k_next == l_next)[alive].sum())
+            steps += int(alive.sum())
+            alive &= k_next != end_id
+            if not alive.any():
+                break
+            token = k_next.astype(np.int32)
+        keras_out = greedy_search(keras_model, source, start_id, end_id, max_steps)
+        litert_out = greedy_search(litert_model, source, start_id, end_id, max_steps)
+        same += sum(a == b for a, b in zip(keras_out, litert_out))
+        sentences += batch
+    return {
+        "sentences": sentences,
+        "steps": steps,
+        "max_abs_logit_diff": max(diffs),
+        "mean_abs_logit_diff": float(np.mean(means)),
+        "token_agreement": agree / max(steps, 1),
+        "sentence_agreement": same / max(sentences, 1),
+    }
+
+
+def check(recipe, parity):
+    """Problems with `parity` under `recipe`'s thresholds (empty = pass)."""
+    problems = []
+    if parity["token_agreement"] < recipe.min_token_agreement:
+        problems.append(
+            f"token agreement {parity['token_agreement']:.4f} < {recipe.min_token_agreement} required for {recipe.name}"
+        )
+    if recipe.max_logit_diff is not None and parity["max_abs_logit_diff"] > recipe.max_logit_diff:
+        problems.append(
+            f"max logit difference {parity['max_abs_logit_diff']:.2e} > {recipe.max_logit_diff:.0e} allowed for {recipe.name}"
+        )
+    if recipe.name == "float32" and parity["sentence_agreement"] < 1.0:
+        problems.append(f"float32 greedy outputs differ from Keras on {1 - parity['sentence_agreement']:.1%} of sentences")
+    return problems

@@ -1,0 +1,158 @@
+"""`manifest.json`: the device contract of a converted model directory.
+
+The runtime is driven by the manifest alone. Its main parts:
+
+- `signatures`: for `encode` and `decode_step`, every input and output
+  tensor with `name`, `dtype`, `shape` (-1 = dynamic), `role` and, where
+  the tensor has one, `batch_axis`. Roles: `source_tokens` (encode input),
+  `token` and `step` (decode_step inputs), `logits` (decode_step output),
+  `memory` (made by encode, read by every step, never changes) and `state`
+  (made by encode, replaced by each step's output of the same name).
+- `special_tokens` (`pad`, `unk`, `start`, `end` ids), `max_source_length`,
+  `max_target_length`.
+- `tokenizer`: kind and vocabulary file names.
+- `quantization`, `model_file`, `model_sha256`, `parity`, `format_version`.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+
+from ondevice.errors import ArtifactError
+
+FORMAT_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+SIGNATURE_ROLES = {
+    "encode": {"inputs": {"source_tokens"}, "outputs": {"memory", "state"}},
+    "decode_step": {"inputs": {"token", "step", "memory", "state"}, "outputs": {"logits", "state"}},
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorInfo:
+    """One signature tensor as the manifest describes it."""
+
+    name: str
+    dtype: str
+    shape: tuple
+    role: str
+    batch_axis: int | None = None
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d["name"], d["dtype"], tuple(d["shape"]), d["role"], d.get("batch_axis"))
+
+    def to_dict(self):
+        d = {"name": self.name, "dtype": self.dtype, "shape": list(self.shape), "role": self.role}
+        if self.batch_axis is not None:
+            d["batch_axis"] = self.batch_axis
+        return d
+
+
+@dataclasses.dataclass
+class Manifest:
+    """A parsed, validated `manifest.json` (see module docstring)."""
+
+    data: dict
+    directory: str
+
+    @property
+    def family(self):
+        return self.data["family"]
+
+    @property
+    def special_tokens(self):
+        return self.data["special_tokens"]
+
+    @property
+    def max_source_length(self):
+        return int(self.data["max_source_length"])
+
+    @property
+    def max_target_length(self):
+        return int(self.data["max_target_length"])
+
+    def tensors(self, signature, side):
+        """`TensorInfo`s of `signature`'s `side` (`"inputs"`/`"outputs"`)."""
+        return [TensorInfo.from_dict(t) for t in self.data["signatures"][signature][side]]
+
+    def decoder_tensors(self):
+        """The memory and state tensors passed from `encode` to `decode_step`."""
+        return [t for t in self.tensors("decode_step", "inputs") if t.role in ("memory", "state")]
+
+    def path(self, key):
+        """Absolute path of a file named in the manifest (`model_file`, a vocabulary, ...)."""
+        name = self.data["tokenizer"][key] if key.endswith("vocabulary") else self.data[key]
+        return os.path.join(self.directory, name)
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def validate(data):
+    """Check the structure of a manifest dict; raise `ArtifactError` if broken."""
+    for key in ("format_version", "family", "signatures", "special_tokens", "tokenizer", "model_file"):
+        if key not in data:
+            raise ArtifactError(f"manifest.json has no {key!r}")
+    if data["format_version"] > FORMAT_VERSION:
+        raise ArtifactError(
+            f"manifest format {data['format_version']} is newer than this runtime ({FORMAT_VERSION}); upgrade it"
+        )
+    for signature, roles in SIGNATURE_ROLES.items():
+        if signature not in data["signatures"]:
+            raise ArtifactError(f"manifest.json describes no {signature!r} signature")
+        for side, allowed in roles.items():
+            for tensor in data["signatures"][signature].get(side, []):
+                if tensor.get("role") not in allowed:
+                    raise ArtifactError(
+                        f"manifest.json: {signature} {side[:-1]} {tensor.get('name')!r} has role "
+                        f"{tensor.get('role')!r}; expected one of {sorted(allowed)}"
+                    )
+    decode_inputs = data["signatures"]["decode_step"]["inputs"]
+    roles = [t["role"] for t in decode_inputs]
+    if roles.count("token") != 1 or roles.count("step") != 1:
+        raise ArtifactError("manifest.json: decode_step needs exactly one 'token' and one 'step' input")
+    encode_outputs = {t["name"] for t in data["signatures"]["encode"]["outputs"]}
+    missing = sorted(t["name"] for t in decode_inputs if t["role"] in ("memory", "state") and t["name"] not in encode_outputs)
+    if missing:
+        raise ArtifactError(f"manifest.json: decode_step inputs {missing} are not produced by encode")
+
+
+def load_manifest(directory, check_sha256=True):
+    """Read and validate `directory/manifest.json`.
+
+    Args:
+        directory: str. A converted model directory.
+        check_sha256: bool. Verify that `model_file` matches `model_sha256`.
+
+    Returns:
+        A `Manifest`.
+    """
+    path = os.path.join(directory, MANIFEST_FILE)
+    if not os.path.isdir(directory):
+        raise ArtifactError(f"{directory}: no such model directory")
+    if not os.path.exists(path):
+        raise ArtifactError(f"{directory}: no {MANIFEST_FILE} (not a converted model directory?)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ArtifactError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise ArtifactError(f"{path}: expected a JSON object")
+    validate(data)
+    manifest = Manifest(data, os.path.abspath(directory))
+    model_path = manifest.path("model_file")
+    if not os.path.exists(model_path):
+        raise ArtifactError(f"{directory}: {data['model_file']} is missing")
+    if check_sha256 and data.get("model_sha256") and sha256_file(model_path) != data["model_sha256"]:
+        raise ArtifactError(
+            f"{model_path}: sha256 does not match manifest.json (file corrupted or replaced)"
+        )
+    return manifest

@@ -1,0 +1,85 @@
+"""tf.data input pipeline for teacher-forced seq2seq training.
+
+tokenize (keras-hub WordPiece) -> length filter -> cache -> shuffle ->
+bucket by length (batches padded only to their own bucket) -> prefetch.
+
+Elements are `({"encoder_inputs": (batch, src_len),
+"decoder_inputs": (batch, tgt_len)}, labels (batch, tgt_len))` with
+`decoder_inputs = [START] + target` and `labels = target + [END]`, padded with
+0 (`[PAD]`), which the loss and metrics mask out.
+"""
+
+import tensorflow as tf
+
+from zoo.text_tokenizer import END_ID, START_ID
+
+
+def bucket_boundaries(max_length, width=8):
+    """Boundaries 9, 17, 25, ... up to max_length + 1 (exclusive upper bounds)."""
+    return list(range(width + 1, max_length + 1, width))
+
+
+def make_dataset(
+    pairs,
+    source_tokenizer,
+    target_tokenizer,
+    batch_size,
+    max_source_length,
+    max_target_length,
+    shuffle=True,
+    seed=0,
+    repeat=False,
+):
+    """Build the training/validation `tf.data.Dataset` for `pairs`.
+
+    Args:
+        pairs: list of `(source, target)` strings.
+        source_tokenizer: keras-hub tokenizer for the source language.
+        target_tokenizer: keras-hub tokenizer for the target language.
+        batch_size: int. Sentences per batch (every bucket).
+        max_source_length: int. Longer sources are dropped.
+        max_target_length: int. Targets needing more than this many decoder
+            positions (tokens + START/END) are dropped.
+        shuffle: bool. Shuffle examples (training) or keep order (eval).
+        seed: int. Shuffle seed.
+        repeat: bool. Repeat forever (for `steps_per_epoch` style training).
+
+    Returns:
+        A `tf.data.Dataset` of `(inputs, labels)` batches.
+    """
+    sources = [s for s, _ in pairs]
+    targets = [t for _, t in pairs]
+    ds = tf.data.Dataset.from_tensor_slices((sources, targets))
+
+    def tokenize(source, target):
+        return source_tokenizer(source), target_tokenizer(target)
+
+    ds = ds.batch(1024).map(tokenize, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+    ds = ds.filter(
+        lambda s, t: tf.logical_and(
+            tf.logical_and(tf.size(s) > 0, tf.size(s) <= max_source_length),
+            tf.size(t) + 1 <= max_target_length,
+        )
+    )
+    ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(min(len(pairs), 20000), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+
+    def to_example(source, target):
+        start = tf.constant([START_ID], tf.int32)
+        end = tf.constant([END_ID], tf.int32)
+        return source, tf.concat([start, target], 0), tf.concat([target, end], 0)
+
+    ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
+    boundaries = bucket_boundaries(max(max_source_length, max_target_length))
+    ds = ds.bucket_by_sequence_length(
+        element_length_func=lambda s, d, l: tf.maximum(tf.size(s), tf.size(d)),
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padded_shapes=([None], [None], [None]),
+        padding_values=(0, 0, 0),
+    )
+    ds = ds.map(lambda s, d, l: ({"encoder_inputs": s, "decoder_inputs": d}, l))
+    return ds.prefetch(tf.data.AUTOTUNE)
