@@ -187,8 +187,11 @@ def convert(
                 [s for s, _ in calibration_pairs], source_tokenizer, model.max_source_length, 1, fixed_length=True
             )
             calibration = representative_dataset(keras_model, batches, max_steps)
-        recipe.configure(converter, calibration)
-        model_bytes = converter.convert()
+        try:
+            model_bytes = recipe.convert(converter, calibration)
+        except Exception as e:  # the converter raises bare RuntimeErrors with C++ messages
+            message = " ".join(str(e).split())[:300] or type(e).__name__
+            raise ConversionError(f"{recipe.name}: the TFLite converter failed: {message}") from None
         stages.update()
 
     stages.set_description(f"convert [{recipe.name}] verify parity")

@@ -19,40 +19,77 @@ def pad_batch(sequences, pad_id=0):
 
 
 class Translator:
-    """Translate text with the `encode`/`decode_step` signatures of an artifact.
+    """Translate text with an encoder-decoder step model.
+
+    Use `Translator.from_artifact(dir)` for a converted model directory; the
+    constructor takes the parts, so the Keras model can be decoded the same
+    way (see `zoo.evaluation`).
 
     Args:
-        artifact_dir: str. A directory written by `zoo convert`.
-        num_threads: int or None. Interpreter threads.
+        model: a step model (`ondevice.search`), e.g. `LiteRTStepModel`.
+        source_tokenizer: `WordPieceTokenizer` of the source language.
+        target_tokenizer: `WordPieceTokenizer` of the target language.
+        special_tokens: dict with `pad`, `start`, `end` ids.
+        max_source_length: int. Longest accepted source (tokens).
+        max_target_length: int. Most decode steps.
         batch_size: int. Sentences decoded together.
     """
 
-    def __init__(self, artifact_dir, num_threads=None, batch_size=32, model=None):
-        self.manifest = load_manifest(artifact_dir)
-        self.model = model or LiteRTStepModel(self.manifest, num_threads=num_threads)
-        self.source_tokenizer = WordPieceTokenizer.from_file(self.manifest.path("source_vocabulary"))
-        self.target_tokenizer = WordPieceTokenizer.from_file(self.manifest.path("target_vocabulary"))
+    def __init__(
+        self,
+        model,
+        source_tokenizer,
+        target_tokenizer,
+        special_tokens,
+        max_source_length,
+        max_target_length,
+        batch_size=32,
+    ):
+        self.model = model
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.special = special_tokens
+        self.max_source_length = max_source_length
+        self.max_target_length = max_target_length
         self.batch_size = batch_size
-        self.special = self.manifest.special_tokens
 
-    def encode_text(self, text):
-        """Source token ids of one sentence; `InputError` if empty or too long."""
+    @classmethod
+    def from_artifact(cls, artifact_dir, num_threads=None, batch_size=32):
+        """A `Translator` over a directory written by `zoo convert`."""
+        manifest = load_manifest(artifact_dir)
+        return cls(
+            LiteRTStepModel(manifest, num_threads=num_threads),
+            WordPieceTokenizer.from_file(manifest.path("source_vocabulary")),
+            WordPieceTokenizer.from_file(manifest.path("target_vocabulary")),
+            manifest.special_tokens,
+            manifest.max_source_length,
+            manifest.max_target_length,
+            batch_size=batch_size,
+        )
+
+    def encode_text(self, text, truncate=False):
+        """Source token ids of one sentence.
+
+        Raises `InputError` if the text is empty or, unless `truncate`, has
+        more tokens than the model accepts.
+        """
         if not text.strip():
             raise InputError("empty input: nothing to translate")
         ids = self.source_tokenizer.tokenize(text)
         if not ids:
             raise InputError(f"input has no translatable characters: {text[:40]!r}")
-        limit = self.manifest.max_source_length
-        if len(ids) > limit:
+        if len(ids) > self.max_source_length:
+            if truncate:
+                return ids[: self.max_source_length]
             raise InputError(
-                f"input is {len(ids)} tokens long; this model accepts at most {limit} "
+                f"input is {len(ids)} tokens long; this model accepts at most {self.max_source_length} "
                 "(split it into sentences)"
             )
         return ids
 
     def translate_ids(self, id_lists, beam_size=1, max_steps=None, length_penalty=1.0):
         """Target token ids for already-tokenized sources (batched, order kept)."""
-        max_steps = min(max_steps or self.manifest.max_target_length, self.manifest.max_target_length)
+        max_steps = min(max_steps or self.max_target_length, self.max_target_length)
         order = sorted(range(len(id_lists)), key=lambda i: len(id_lists[i]))
         results = [None] * len(id_lists)
         for start in range(0, len(order), self.batch_size):
@@ -76,8 +113,8 @@ class Translator:
                 results[i] = ids
         return results
 
-    def translate(self, sentences, beam_size=1, max_steps=None, length_penalty=1.0):
+    def translate(self, sentences, beam_size=1, max_steps=None, length_penalty=1.0, truncate=False):
         """Translate a list of sentences; returns a list of strings."""
-        ids = [self.encode_text(s) for s in sentences]
+        ids = [self.encode_text(s, truncate) for s in sentences]
         outputs = self.translate_ids(ids, beam_size, max_steps, length_penalty)
         return [self.target_tokenizer.detokenize(o) for o in outputs]

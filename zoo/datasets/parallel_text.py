@@ -183,7 +183,8 @@ def download(url, cache_subdir="datasets"):
     Args:
         url: str. An `http(s)://` or `file://` URL of a TSV file or a
             `.zip`/`.tar.gz` archive holding one, or holding aligned files.
-        cache_subdir: str. Folder under `~/.keras` for the download.
+        cache_subdir: str. Folder under the cache (`$ZOO_CACHE_DIR`, else
+            `~/.keras`) for the download.
 
     Returns:
         The local path of the file, or of the extracted folder.
@@ -192,7 +193,16 @@ def download(url, cache_subdir="datasets"):
 
     fname = os.path.basename(url.split("?")[0]) or "corpus"
     archive = fname.endswith((".zip", ".tar.gz", ".tgz", ".tar"))
-    path = keras.utils.get_file(fname=fname, origin=url, extract=archive, cache_subdir=cache_subdir)
+    cache_dir = os.environ.get("ZOO_CACHE_DIR")  # default: ~/.keras
+    if cache_dir:
+        os.makedirs(cache_dir, exist_ok=True)  # get_file falls back to /tmp if it is missing
+    path = keras.utils.get_file(
+        fname=fname,
+        origin=url,
+        extract=archive,
+        cache_dir=cache_dir,
+        cache_subdir=cache_subdir,
+    )
     return path
 
 

@@ -1,0 +1,44 @@
+"""Shared fixtures: one tiny trained run and its converted artifacts.
+
+Everything trains on the bundled default data (or small local files), so the
+suite needs nothing from the network and runs in minutes on 2 CPU cores.
+"""
+
+import os
+import pathlib
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+TINY_TRAIN_PAIRS = 3000
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A tiny Transformer trained for 2 epochs on 3000 bundled pairs."""
+    from zoo.training import train
+
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    train("transformer", str(run_dir), preset="tiny", max_train_pairs=TINY_TRAIN_PAIRS, verbose=0)
+    return str(run_dir)
+
+
+_artifacts = {}
+
+
+@pytest.fixture(scope="session")
+def convert_tiny(tiny_run, tmp_path_factory):
+    """`convert_tiny(recipe)` -> artifact dir (converted once per session)."""
+    from converters.convert import convert
+
+    def get(recipe):
+        if recipe not in _artifacts:
+            out = tmp_path_factory.mktemp("artifacts") / f"tiny_{recipe}"
+            convert(tiny_run, str(out), recipe=recipe, num_verify=32, verbose=False)
+            _artifacts[recipe] = str(out)
+        return _artifacts[recipe]
+
+    return get

@@ -1,0 +1,44 @@
+"""`zoo` end to end through the console script: train -> convert -> translate -> eval."""
+
+import os
+import subprocess
+import sys
+
+ZOO = [sys.executable, "-m", "zoo.cli"]
+
+
+def run(*args, stdin=None, check=True):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run([*ZOO, *args], input=stdin, capture_output=True, timeout=600, env=env)
+    if check:
+        assert result.returncode == 0, result.stderr.decode(errors="replace")[-3000:]
+    return result
+
+
+def test_cli_end_to_end(tmp_path):
+    run_dir, artifact = tmp_path / "runs" / "cli", tmp_path / "artifacts" / "cli"
+    run("train", "transformer", "--preset", "tiny", "--out", str(run_dir), "--epochs", "1", "--max-train-pairs", "1500")
+    assert (run_dir / "model.keras").exists()
+    out = run("convert", str(run_dir), "--quant", "dynamic_int8", "--out", str(artifact), "--num-verify", "16")
+    assert b"decode_step" in out.stdout and (artifact / "model.tflite").exists()
+
+    out = run("translate", str(artifact), "I am hungry.", "Where is the cat?")
+    assert len(out.stdout.decode().splitlines()) == 2
+    out = run("translate", str(artifact), "--beam", "3", stdin="Hello.\n\nGood night.\n".encode())
+    lines = out.stdout.decode().split("\n")
+    assert lines[1] == "" and len(lines) >= 3  # blank line kept in place
+
+    out = run("eval", str(artifact), "--max-sentences", "20", "--beam", "2")
+    text = out.stdout.decode()
+    assert "greedy" in text and "beam 2" in text and "lowercased" in text
+
+
+def test_cli_errors_are_one_line_with_exit_code_2(tmp_path):
+    result = run("translate", str(tmp_path / "missing"), "hi", check=False)
+    assert result.returncode == 2
+    lines = result.stderr.decode().strip().splitlines()
+    assert lines[-1].startswith("zoo translate: error:") and "Traceback" not in result.stderr.decode()
+    result = run("convert", str(tmp_path / "norun"), "--out", str(tmp_path / "a"), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr.decode()
+    result = run("convert", str(tmp_path), "--quant", "int3", "--out", str(tmp_path / "a"), check=False)
+    assert result.returncode == 2 and b"unknown quantization recipe" in result.stderr
