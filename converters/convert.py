@@ -8,6 +8,7 @@ against Keras on real validation sentences -> only then the artifact
 directory is written, atomically.
 """
 
+import hashlib
 import os
 import random
 import tempfile
@@ -21,9 +22,8 @@ from converters.recipes import get_recipe
 from converters.tflite_inspect import op_counts
 from converters.verify import check, measure_parity
 from ondevice.errors import ZooError
-from ondevice.litert_model import LiteRTStepModel
+from ondevice.litert_model import LiteRTStepModel, load_interpreter
 from ondevice.manifest import FORMAT_VERSION, MANIFEST_FILE, Manifest, validate
-from ondevice.search import greedy_search
 from ondevice.tokenizer import WordPieceTokenizer
 from ondevice.translator import pad_batch
 from zoo import atomic
@@ -94,10 +94,9 @@ def _tensor_entries(details, roles, specs):
     return sorted(entries, key=lambda e: e["name"])
 
 
-def build_manifest(model, run_info, model_bytes, recipe, interpreter_model):
+def build_manifest(model, run_info, model_bytes, recipe, interpreter):
     """The manifest dict of a converted model (parity added later)."""
     specs = {t.name: t for t in model.decoder_tensor_specs()}
-    interpreter = interpreter_model
     signatures = {}
     for key in SIGNATURES:
         runner = interpreter.get_signature_runner(key)
@@ -195,8 +194,6 @@ def convert(
         stages.update()
 
     stages.set_description(f"convert [{recipe.name}] verify parity")
-    from ondevice.litert_model import load_interpreter
-
     interpreter = load_interpreter(model_content=model_bytes)
     manifest = build_manifest(model, run_info, model_bytes, recipe, interpreter)
     problems = []
@@ -217,8 +214,6 @@ def convert(
         raise ConversionError(f"{recipe.name} conversion failed verification: " + "; ".join(problems))
 
     stages.set_description(f"convert [{recipe.name}] write {out_dir}")
-    import hashlib
-
     manifest["model_sha256"] = hashlib.sha256(model_bytes).hexdigest()
     with atomic.staged_directory(out_dir) as tmp_dir:
         with open(os.path.join(tmp_dir, "model.tflite"), "wb") as f:

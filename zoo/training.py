@@ -138,6 +138,7 @@ def train(
     train_ds, val_ds = dataset(corpus.train, True), dataset(corpus.val, False)
     steps_per_epoch = _count_batches(train_ds)
     train_ds = train_ds.apply(tf.data.experimental.assert_cardinality(steps_per_epoch))
+    val_ds = val_ds.apply(tf.data.experimental.assert_cardinality(_count_batches(val_ds)))
     total_steps = max(steps_per_epoch * config.epochs, config.warmup_steps + 1)
 
     model = family_module.build_model(config)
