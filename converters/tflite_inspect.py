@@ -46,6 +46,3 @@ def op_counts(model_bytes):
         result[key] = subgraph_counts(signature.subgraphIndex, set())
     return result
 
-
-def signature_keys(model_bytes):
-    return list(op_counts(model_bytes))

@@ -34,6 +34,7 @@ def measure_parity(keras_model, litert_model, source_batches, start_id, end_id, 
         k_tensors, l_tensors = keras_model.encode(source), litert_model.encode(source)
         token = np.full((batch,), start_id, np.int32)
         alive = np.ones((batch,), bool)
+        keras_out = [[] for _ in range(batch)]  # the Keras greedy output, built on the way
         for step in range(max_steps):
             k_out = keras_model.decode_step(token, step, k_tensors)
             l_out = litert_model.decode_step(token, step, l_tensors)
@@ -47,10 +48,11 @@ def measure_parity(keras_model, litert_model, source_batches, start_id, end_id, 
             agree += int((k_next == l_next)[alive].sum())
             steps += int(alive.sum())
             alive &= k_next != end_id
+            for b in np.flatnonzero(alive):
+                keras_out[b].append(int(k_next[b]))
             if not alive.any():
                 break
             token = k_next.astype(np.int32)
-        keras_out = greedy_search(keras_model, source, start_id, end_id, max_steps)
         litert_out = greedy_search(litert_model, source, start_id, end_id, max_steps)
         same += sum(a == b for a, b in zip(keras_out, litert_out))
         sentences += batch

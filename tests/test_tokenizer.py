@@ -326,9 +326,7 @@ class Reference:
 
 @pytest.fixture(scope="module", params=["en", "de"])
 def reference(request):
-    if not DATA_DIR.is_dir():
-        pytest.skip(f"Multi30k data folder not found at {DATA_DIR}")
-    return Reference(request.param)
+    return Reference(request.param)  # every test using it is marked @needs_data
 
 
 def assert_parity(reference, texts):

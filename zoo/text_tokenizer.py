@@ -9,7 +9,7 @@ TensorFlow-free twin used on the device and is tested to give the same ids.
 import keras_hub
 import tensorflow as tf
 
-from ondevice.tokenizer import RESERVED_TOKENS
+from ondevice.tokenizer import RESERVED_TOKENS, WordPieceTokenizer
 
 PAD_ID, UNK_ID, START_ID, END_ID = range(4)
 TOKENIZER_OPTIONS = dict(lowercase=False, strip_accents=False, split=True, split_on_cjk=True)
@@ -45,5 +45,5 @@ def make_tokenizer(vocabulary):
 
 
 def read_vocabulary(path):
-    with open(path, encoding="utf-8") as f:
-        return [line.rstrip("\n") for line in f]
+    """Read a vocabulary file exactly as the device tokenizer (and keras-hub) does."""
+    return WordPieceTokenizer.from_file(path).vocabulary
