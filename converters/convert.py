@@ -42,12 +42,23 @@ class ConversionError(ZooError):
 def _source_batches(sentences, tokenizer, max_length, batch_size, fixed_length=False):
     """Padded int32 source batches of real sentences that fit the model.
 
-    `fixed_length` pads every batch to `max_length`: the calibrator sizes
-    each signature's tensors once, from its first sample.
+    `fixed_length` pads every batch to `max_length` (the calibrator sizes
+    each signature's tensors once, from its first sample) and adds a few
+    samples packed from consecutive sentences up to `max_length` tokens, so
+    that every source position is calibrated: an encoder unrolled over a
+    fixed length (LSTM) otherwise sees only padding at its last positions
+    and gets useless zero-width int8 ranges there.
     """
     ids = [tokenizer.tokenize(s) for s in sentences]
     ids = [i for i in ids if 0 < len(i) <= max_length]
     if fixed_length:
+        packed, current = [], []
+        for sentence in ids:
+            if len(current) + len(sentence) > max_length:
+                packed.append(current)
+                current = []
+            current = current + sentence
+        ids = ids + packed[: max(1, len(ids) // 8)]
         ids = [i + [PAD_ID] * (max_length - len(i)) for i in ids]
     return [pad_batch(ids[i : i + batch_size]) for i in range(0, len(ids), batch_size)]
 
@@ -204,7 +215,12 @@ def convert(
     validate(manifest)
     litert_model = LiteRTStepModel(Manifest(manifest, out_dir), model_content=model_bytes)
     batches = _source_batches([s for s, _ in verify_pairs], source_tokenizer, model.max_source_length, batch_size)
-    parity = measure_parity(keras_model, litert_model, batches, START_ID, END_ID, max_steps)
+    try:
+        parity = measure_parity(keras_model, litert_model, batches, START_ID, END_ID, max_steps)
+    except (RuntimeError, ValueError) as e:  # the interpreter refused to run the converted file
+        stages.close()
+        message = " ".join(str(e).split())[:300] or type(e).__name__
+        raise ConversionError(f"{recipe.name}: the converted model does not run in LiteRT: {message}") from None
     parity["min_token_agreement"] = recipe.min_token_agreement
     manifest["parity"] = parity
     problems += check(recipe, parity)

@@ -6,9 +6,9 @@
 | float16       | float16 | float32     | -            |
 | dynamic_int8  | int8    | float32 (int8 on the fly in matmuls) | - |
 | int8          | int8    | int8 in the matmuls and embedding lookups, float elsewhere | real sentences |
-| int16x8       | int8    | int16       | real sentences |
+| int16x8       | int8 (int16 embedding tables) | int16 in the matmuls and embedding lookups, float elsewhere | real sentences |
 
-Full int8 is *selective*: FULLY_CONNECTED and GATHER (every weight matrix of
+Full int8 and int16x8 are *selective*: FULLY_CONNECTED and GATHER (every weight matrix of
 the model: projections, feed-forward blocks, embeddings, output layer) run
 with int8 weights and int8 activations; attention scores/softmax, masking
 and layer-norm statistics stay float. Quantizing those too (plain
@@ -17,6 +17,15 @@ Keras to 0.27 on a test model, because the masked attention scores (-1e9)
 swallow the int8 range; with this split it was 0.986 at the same size.
 It uses the converter's calibrate-only mode and the MLIR quantizer's
 `denylisted_ops` (the mechanism behind `tf.lite.experimental.QuantizationDebugger`).
+
+int16x8 goes through the same MLIR path with int16 activations. TF 2.21's
+other 16x8 route (`EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8`,
+the legacy quantizer) fails on any model that does int32 arithmetic on token
+ids ("Max and min for dynamic tensors should be recorded": Keras' `take`
+wraps negative indices with int32 LESS/ADD/SELECT). The MLIR quantizer
+computes the symmetric int16 ranges with zero point -1 instead of 0, which
+LiteRT's 16x8 kernels reject; `symmetric_int16_zero_points` sets them to 0
+(shifting the range by one step of 1/65535 of its width).
 
 Thresholds are checked on real sentences by `converters.verify`: the share of
 decode steps whose argmax agrees with Keras along the Keras greedy path
@@ -41,6 +50,8 @@ class Recipe:
         needs_calibration: bool. Uses a representative dataset.
         int8_ops: tuple of TFLite op names. If set, only these ops are
             quantized (selective full-integer quantization).
+        activations: str. Integer type of quantized activations, `"int8"`
+            or `"int16"` (with `int8_ops`).
     """
 
     name: str
@@ -48,23 +59,18 @@ class Recipe:
     max_logit_diff: float | None = None
     needs_calibration: bool = False
     int8_ops: tuple = ()
+    activations: str = "int8"
 
     def configure(self, converter, representative_dataset=None):
         """Apply this recipe to a `tf.lite.TFLiteConverter`."""
-        ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         if self.name == "float16":
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.target_spec.supported_types = [tf.float16]
-        elif self.name == "dynamic_int8":
+        elif self.name != "float32":
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        elif self.name == "int8":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if self.needs_calibration:
             converter.representative_dataset = representative_dataset
-        elif self.name == "int16x8":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = representative_dataset
-            ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8, *ops]
-        converter.target_spec.supported_ops = ops
         return converter
 
     def convert(self, converter, representative_dataset=None):
@@ -72,16 +78,86 @@ class Recipe:
         self.configure(converter, representative_dataset)
         if not self.int8_ops:
             return converter.convert()
+        from tensorflow.compiler.mlir.lite import types_pb2
         from tensorflow.lite.python import convert as lite_convert
 
         from converters.tflite_inspect import op_counts
 
         converter.experimental_mlir_quantizer = True
         converter._experimental_calibrate_only = True  # calibrated float model + statistics
-        calibrated = converter.convert()
+        calibrated = widen_degenerate_ranges(converter.convert())
         present = set().union(*op_counts(calibrated).values())
         denylisted = sorted(present - set(self.int8_ops))
+        if self.activations == "int16":
+            quantized = lite_convert.mlir_quantize(
+                calibrated, inference_type=types_pb2.QUANTIZED_INT16, denylisted_ops=denylisted
+            )
+            return symmetric_int16_zero_points(quantized)
         return lite_convert.mlir_quantize(calibrated, denylisted_ops=denylisted)
+
+
+def widen_degenerate_ranges(calibrated, half_width=1e-3):
+    """Give tensors that were constant during calibration a usable range.
+
+    The calibrator records a tensor that was always zero as [0, FLT_MIN];
+    quantized, that is a denormal scale, which XNNPACK refuses to run
+    ("failed to prepare"). Such ranges are widened to contain
+    [-half_width, half_width].
+
+    Args:
+        calibrated: bytes. A calibrate-only model (float, with statistics).
+        half_width: float. Half width of the widened range.
+
+    Returns:
+        The model bytes with widened statistics.
+    """
+    import numpy as np
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(calibrated))
+    changed = False
+    for subgraph in model.subgraphs:
+        for tensor in subgraph.tensors:
+            q = tensor.quantization
+            if q is None or q.min is None or q.max is None or len(q.min) == 0:
+                continue
+            low, high = np.asarray(q.min, np.float32), np.asarray(q.max, np.float32)
+            narrow = (high - low) < 2 * half_width
+            if narrow.any():
+                q.min = np.where(narrow, np.minimum(low, -half_width), low).astype(np.float32)
+                q.max = np.where(narrow, np.maximum(high, half_width), high).astype(np.float32)
+                changed = True
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model)) if changed else calibrated
+
+
+def symmetric_int16_zero_points(model_bytes):
+    """Set the zero point of every int16 tensor to 0 (LiteRT's 16x8 contract).
+
+    Args:
+        model_bytes: bytes. A model quantized with int16 activations.
+
+    Returns:
+        The fixed model bytes.
+
+    Raises:
+        ValueError: if a zero point is not -1, 0 or 1 (an asymmetric range
+            that cannot be made symmetric by this rounding fix).
+    """
+    import numpy as np
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
+    for subgraph in model.subgraphs:
+        for tensor in subgraph.tensors:
+            q = tensor.quantization
+            if tensor.type != schema.TensorType.INT16 or q is None or q.zeroPoint is None:
+                continue
+            zero_points = np.asarray(q.zeroPoint)
+            if np.abs(zero_points).max(initial=0) > 1:
+                raise ValueError(f"int16 tensor {tensor.name!r} has zero point {zero_points.tolist()}")
+            q.zeroPoint = np.zeros_like(zero_points)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
 RECIPES = {
@@ -91,7 +167,13 @@ RECIPES = {
         Recipe("float16", min_token_agreement=0.97),
         Recipe("dynamic_int8", min_token_agreement=0.93),
         Recipe("int8", min_token_agreement=0.85, needs_calibration=True, int8_ops=("FULLY_CONNECTED", "GATHER")),
-        Recipe("int16x8", min_token_agreement=0.95, needs_calibration=True),
+        Recipe(
+            "int16x8",
+            min_token_agreement=0.95,
+            needs_calibration=True,
+            int8_ops=("FULLY_CONNECTED", "GATHER"),
+            activations="int16",
+        ),
     )
 }
 

@@ -46,3 +46,14 @@ def op_counts(model_bytes):
         result[key] = subgraph_counts(signature.subgraphIndex, set())
     return result
 
+
+
+def tensor_types(model_bytes):
+    """How many tensors of each type (`"FLOAT32"`, `"INT8"`, `"INT16"`, ...)
+    the model holds, over all subgraphs."""
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
+    names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    counts = collections.Counter()
+    for subgraph in model.subgraphs:
+        counts.update(names.get(t.type, str(t.type)) for t in subgraph.tensors)
+    return counts

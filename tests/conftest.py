@@ -1,4 +1,4 @@
-"""Shared fixtures: one tiny trained run and its converted artifacts.
+"""Shared fixtures: tiny trained runs (one per family) and their converted artifacts.
 
 Everything trains on the bundled default data (or small local files), so the
 suite needs nothing from the network and runs in minutes on 2 CPU cores.
@@ -16,29 +16,46 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 TINY_TRAIN_PAIRS = 3000
 
 
+_runs = {}
+
+
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory):
-    """A tiny Transformer trained for 2 epochs on 3000 bundled pairs."""
+def train_tiny(tmp_path_factory):
+    """`train_tiny(family)` -> run dir of a tiny model trained for 2 epochs
+    on 3000 bundled pairs (trained once per session)."""
     from zoo.training import train
 
-    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
-    train("transformer", str(run_dir), preset="tiny", max_train_pairs=TINY_TRAIN_PAIRS, verbose=0)
-    return str(run_dir)
+    def get(family):
+        if family not in _runs:
+            run_dir = tmp_path_factory.mktemp("runs") / f"tiny_{family}"
+            train(family, str(run_dir), preset="tiny", max_train_pairs=TINY_TRAIN_PAIRS, verbose=0)
+            _runs[family] = str(run_dir)
+        return _runs[family]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def tiny_run(train_tiny):
+    """A tiny Transformer trained for 2 epochs on 3000 bundled pairs."""
+    return train_tiny("transformer")
 
 
 _artifacts = {}
 
 
 @pytest.fixture(scope="session")
-def convert_tiny(tiny_run, tmp_path_factory):
-    """`convert_tiny(recipe)` -> artifact dir (converted once per session)."""
+def convert_tiny(train_tiny, tmp_path_factory):
+    """`convert_tiny(recipe, family="transformer")` -> artifact dir
+    (converted once per session)."""
     from converters.convert import convert
 
-    def get(recipe):
-        if recipe not in _artifacts:
-            out = tmp_path_factory.mktemp("artifacts") / f"tiny_{recipe}"
-            convert(tiny_run, str(out), recipe=recipe, num_verify=32, verbose=False)
-            _artifacts[recipe] = str(out)
-        return _artifacts[recipe]
+    def get(recipe, family="transformer"):
+        key = (family, recipe)
+        if key not in _artifacts:
+            out = tmp_path_factory.mktemp("artifacts") / f"tiny_{family}_{recipe}"
+            convert(train_tiny(family), str(out), recipe=recipe, num_verify=32, verbose=False)
+            _artifacts[key] = str(out)
+        return _artifacts[key]
 
     return get

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ZOO = [sys.executable, "-m", "zoo.cli"]
 
 
@@ -15,9 +17,10 @@ def run(*args, stdin=None, check=True):
     return result
 
 
-def test_cli_end_to_end(tmp_path):
+@pytest.mark.parametrize("family", ["transformer", "lstm"])
+def test_cli_end_to_end(tmp_path, family):
     run_dir, artifact = tmp_path / "runs" / "cli", tmp_path / "artifacts" / "cli"
-    run("train", "transformer", "--preset", "tiny", "--out", str(run_dir), "--epochs", "1", "--max-train-pairs", "1500")
+    run("train", family, "--preset", "tiny", "--out", str(run_dir), "--epochs", "1", "--max-train-pairs", "1500")
     assert (run_dir / "model.keras").exists()
     out = run("convert", str(run_dir), "--quant", "dynamic_int8", "--out", str(artifact), "--num-verify", "16")
     assert b"decode_step" in out.stdout and (artifact / "model.tflite").exists()

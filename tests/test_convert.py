@@ -7,16 +7,17 @@ import numpy as np
 import pytest
 
 from converters.recipes import RECIPES
-from converters.tflite_inspect import op_counts
+from converters.tflite_inspect import op_counts, tensor_types
 from ondevice.manifest import load_manifest, sha256_file
 from ondevice.translator import Translator
 
-WORKING_RECIPES = ["float32", "float16", "dynamic_int8", "int8"]
+FAMILIES = ["transformer", "lstm"]
 
 
-@pytest.mark.parametrize("recipe", WORKING_RECIPES)
-def test_convert_recipe(convert_tiny, recipe):
-    artifact = convert_tiny(recipe)
+@pytest.mark.parametrize("recipe", list(RECIPES))
+@pytest.mark.parametrize("family", FAMILIES)
+def test_convert_recipe(convert_tiny, family, recipe):
+    artifact = convert_tiny(recipe, family)
     manifest = load_manifest(artifact)
     data = manifest.data
     with open(os.path.join(artifact, "model.tflite"), "rb") as f:
@@ -24,7 +25,7 @@ def test_convert_recipe(convert_tiny, recipe):
     ops = op_counts(model_bytes)
     assert sorted(ops) == ["decode_step", "encode"]  # exactly the two signatures
     assert "WHILE" not in ops["decode_step"]
-    assert data["quantization"]["recipe"] == recipe
+    assert data["quantization"]["recipe"] == recipe and data["family"] == family
     assert data["model_sha256"] == sha256_file(os.path.join(artifact, "model.tflite"))
     parity = data["parity"]
     assert parity["sentences"] >= 16 and parity["steps"] > 0
@@ -37,17 +38,13 @@ def test_convert_recipe(convert_tiny, recipe):
     if recipe == "float32":
         assert parity["max_abs_logit_diff"] < 1e-3 and parity["sentence_agreement"] == 1.0
     else:  # quantized files are smaller than float32
-        float_size = os.path.getsize(os.path.join(convert_tiny("float32"), "model.tflite"))
+        float_size = os.path.getsize(os.path.join(convert_tiny("float32", family), "model.tflite"))
         assert len(model_bytes) < float_size
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="TF 2.21's 16x8 quantizer (the legacy one; the MLIR one has no int16 mode) demands "
-    "min/max for the int32 token tensors of dynamic-batch signatures",
-)
-def test_convert_int16x8(convert_tiny):
-    convert_tiny("int16x8")
+    quantized_types = tensor_types(model_bytes)
+    if recipe in ("int8", "int16x8"):  # the matmuls really run on integer activations
+        assert quantized_types[{"int8": "INT8", "int16x8": "INT16"}[recipe]] > 0
+    if recipe == "int8":
+        assert quantized_types["INT16"] == 0
 
 
 def test_failed_verification_writes_nothing_and_keeps_old_artifact(tiny_run, convert_tiny, tmp_path, monkeypatch):
@@ -76,12 +73,13 @@ def _keras_translator(run_dir):
 
 
 @pytest.mark.parametrize("beam", [1, 4])
-def test_keras_and_litert_decode_identically(tiny_run, convert_tiny, beam):
+@pytest.mark.parametrize("family", FAMILIES)
+def test_keras_and_litert_decode_identically(train_tiny, convert_tiny, family, beam):
     from zoo.datasets.parallel_text import load_corpus
 
     sources = [s for s, _ in load_corpus(None).val[:40]]
-    keras_side = _keras_translator(tiny_run)
-    litert_side = Translator.from_artifact(convert_tiny("float32"))
+    keras_side = _keras_translator(train_tiny(family))
+    litert_side = Translator.from_artifact(convert_tiny("float32", family))
     keras_ids = keras_side.translate_ids([keras_side.encode_text(s, True) for s in sources], beam_size=beam)
     litert_ids = litert_side.translate_ids([litert_side.encode_text(s, True) for s in sources], beam_size=beam)
     assert keras_ids == litert_ids

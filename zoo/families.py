@@ -4,6 +4,7 @@ import importlib
 
 FAMILIES = {
     "transformer": "zoo.transformer",
+    "lstm": "zoo.lstm",
 }
 
 

@@ -1,0 +1,329 @@
+"""LSTM encoder-decoder translator with attention.
+
+A bidirectional LSTM encoder (Bahdanau et al., 2015) and a stacked LSTM
+decoder with global attention and, optionally, input feeding (Luong et al.,
+2015), scored with Luong `dot` / `general` or Bahdanau (additive) attention.
+Training (`call`) and inference (`encode` / `decode_step`) run the very same
+decoder step; only the loop around it differs.
+
+Why the device encoder is an unrolled cell loop over a fixed length: a Keras 3
+`LSTM` layer converts to a TFLite `WHILE` loop, and full-integer calibration
+of that loop crashed the process (see DESIGN.md). `encode` therefore pads the
+source to `max_source_length` and steps the *same* `LSTMCell` weights of the
+trained bidirectional layers in an unrolled Python loop, carrying state over
+padded positions with the mask. The graph has no loop, so every recipe
+(int8 and int16x8 included) calibrates, and padding costs little because the
+encoder runs once per sentence. Measured on the `small` preset (48 source
+positions, batch 1, 1 thread): see `README.md` for the time of `encode`
+against the per-token `decode_step`. Training keeps the fast `LSTM` layer
+(its `WHILE` loop, cuDNN on a GPU) over bucketed, unpadded batches; a test
+checks both encoders give the same memory.
+"""
+
+import keras
+from keras import ops
+
+from zoo.lstm.lstm_config import ATTENTION_TYPES
+from zoo.step_model import MEMORY, STATE, DecoderTensor
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LSTMTranslator(keras.Model):
+    """Bidirectional-LSTM encoder, attentional LSTM decoder.
+
+    `call()` is the teacher-forced pass used by `fit`; `encode()` runs the
+    encoder once and returns the memory and initial decoder state;
+    `decode_step()` is one `LSTMCell` step per decoder layer plus attention,
+    with explicit state: `h_i`, `c_i` per layer and, with input feeding, the
+    previous `attention_vector`.
+
+    Args:
+        source_vocabulary_size: int. Source WordPiece vocabulary size.
+        target_vocabulary_size: int. Target WordPiece vocabulary size.
+        embedding_dim: int. Token embedding width.
+        encoder_units: int. LSTM units per encoder direction.
+        decoder_units: int. Decoder LSTM units.
+        num_encoder_layers: int. Bidirectional encoder layers.
+        num_decoder_layers: int. Decoder LSTM layers.
+        attention: str. `"luong_dot"` (needs `decoder_units ==
+            2 * encoder_units`), `"luong_general"` or `"bahdanau"`.
+        input_feeding: bool. Feed the attentional vector to the next step.
+        dropout: float. Dropout rate (embeddings, encoder outputs, output).
+        max_source_length: int. Source positions of the device encoder.
+        max_target_length: int. Longest decoded target, with `[START]`.
+    """
+
+    family = "lstm"
+
+    def __init__(
+        self,
+        source_vocabulary_size,
+        target_vocabulary_size,
+        embedding_dim=256,
+        encoder_units=256,
+        decoder_units=512,
+        num_encoder_layers=2,
+        num_decoder_layers=2,
+        attention="luong_general",
+        input_feeding=True,
+        dropout=0.3,
+        max_source_length=48,
+        max_target_length=64,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if attention not in ATTENTION_TYPES:
+            raise ValueError(f"unknown attention {attention!r}; choose from {', '.join(ATTENTION_TYPES)}")
+        if attention == "luong_dot" and decoder_units != 2 * encoder_units:
+            raise ValueError("luong_dot attention needs decoder_units == 2 * encoder_units")
+        self.source_vocabulary_size = source_vocabulary_size
+        self.target_vocabulary_size = target_vocabulary_size
+        self.embedding_dim = embedding_dim
+        self.encoder_units = encoder_units
+        self.decoder_units = decoder_units
+        self.num_encoder_layers = num_encoder_layers
+        self.num_decoder_layers = num_decoder_layers
+        self.attention = attention
+        self.input_feeding = input_feeding
+        self.dropout = dropout
+        self.max_source_length = max_source_length
+        self.max_target_length = max_target_length
+        self.memory_dim = 2 * encoder_units
+
+        self.source_embedding = keras.layers.Embedding(source_vocabulary_size, embedding_dim, name="source_embedding")
+        self.encoder_layers = [
+            keras.layers.Bidirectional(
+                keras.layers.LSTM(encoder_units, return_sequences=True), name=f"encoder_layer_{i}"
+            )
+            for i in range(num_encoder_layers)
+        ]
+        self.dropout_layer = keras.layers.Dropout(dropout)
+        # Initial decoder state from the mean of the encoder outputs.
+        self.bridge = keras.layers.Dense(2 * num_decoder_layers * decoder_units, activation="tanh", name="bridge")
+        self.target_embedding = keras.layers.Embedding(target_vocabulary_size, embedding_dim, name="target_embedding")
+        self.decoder_cells = [
+            keras.layers.LSTMCell(decoder_units, name=f"decoder_cell_{i}") for i in range(num_decoder_layers)
+        ]
+        self.key_projection = None
+        self.query_projection = None
+        if attention != "luong_dot":
+            self.key_projection = keras.layers.Dense(decoder_units, use_bias=False, name="key_projection")
+        if attention == "bahdanau":
+            self.query_projection = keras.layers.Dense(decoder_units, use_bias=False, name="query_projection")
+            self.attention_layer = keras.layers.AdditiveAttention(name="attention")
+        else:
+            self.attention_layer = keras.layers.Attention(score_mode="dot", name="attention")
+        # Luong's attentional vector: tanh(W [context; h]).
+        self.attention_output = keras.layers.Dense(
+            decoder_units, activation="tanh", use_bias=False, name="attention_output"
+        )
+        self.output_projection = keras.layers.Dense(target_vocabulary_size, name="output_projection")
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        self.source_embedding.build((None, None))
+        width = self.embedding_dim
+        for layer in self.encoder_layers:
+            layer.build((None, None, width))
+            width = self.memory_dim
+        self.bridge.build((None, self.memory_dim))
+        self.target_embedding.build((None,))
+        width = self.embedding_dim + (self.decoder_units if self.input_feeding else 0)
+        for cell in self.decoder_cells:
+            cell.build((None, width))
+            width = self.decoder_units
+        key_dim = self.memory_dim
+        if self.key_projection is not None:
+            self.key_projection.build((None, None, self.memory_dim))
+            key_dim = self.decoder_units
+        if self.query_projection is not None:
+            self.query_projection.build((None, None, self.decoder_units))
+        self.attention_layer.build([(None, 1, key_dim), (None, None, self.memory_dim), (None, None, key_dim)])
+        self.attention_output.build((None, self.memory_dim + self.decoder_units))
+        self.output_projection.build((None, self.decoder_units))
+        self.built = True
+
+    # Shared pieces ---------------------------------------------------------
+
+    def _memory_and_state(self, values, mask):
+        """Memory tensors and the initial decoder state from encoder outputs.
+
+        Args:
+            values: float tensor (batch, src, 2 * encoder_units).
+            mask: bool tensor (batch, src).
+        """
+        mask = ops.cast(mask, values.dtype)  # (batch, src)
+        count = ops.maximum(ops.sum(mask, axis=1, keepdims=True), 1.0)
+        pooled = ops.sum(values * mask[:, :, None], axis=1) / count  # (batch, memory_dim)
+        initial = ops.split(self.bridge(pooled), 2 * self.num_decoder_layers, axis=-1)
+        memory = {"source_mask": mask, "memory_values": values}
+        if self.key_projection is not None:
+            memory["memory_keys"] = self.key_projection(values)  # (batch, src, decoder_units)
+        state = {}
+        for i in range(self.num_decoder_layers):
+            state[f"h_{i}"], state[f"c_{i}"] = initial[2 * i], initial[2 * i + 1]  # (batch, decoder_units)
+        if self.input_feeding:
+            state["attention_vector"] = ops.zeros_like(initial[0])
+        return memory, state
+
+    def _step(self, embedded, memory, state):
+        """One decoder step: LSTM cells, attention, attentional vector.
+
+        Args:
+            embedded: float tensor (batch, embedding_dim).
+            memory: dict of memory tensors (see `decoder_tensor_specs`).
+            state: dict of state tensors.
+
+        Returns:
+            `(attentional_vector, next_state)`; the vector is (batch, decoder_units).
+        """
+        x = embedded
+        if self.input_feeding:
+            x = ops.concatenate([x, state["attention_vector"]], axis=-1)
+        next_state = {}
+        for i, cell in enumerate(self.decoder_cells):
+            x, (h, c) = cell(x, [state[f"h_{i}"], state[f"c_{i}"]])
+            next_state[f"h_{i}"], next_state[f"c_{i}"] = h, c
+        query = x[:, None, :]  # (batch, 1, decoder_units)
+        if self.query_projection is not None:
+            query = self.query_projection(query)
+        values = memory["memory_values"]  # (batch, src, memory_dim)
+        keys = memory.get("memory_keys", values)
+        source_mask = ops.greater(memory["source_mask"], 0.5)
+        context = self.attention_layer([query, values, keys], mask=[None, source_mask])  # (batch, 1, memory_dim)
+        attentional = self.attention_output(ops.concatenate([context[:, 0, :], x], axis=-1))
+        if self.input_feeding:
+            next_state["attention_vector"] = attentional
+        return attentional, next_state
+
+    # Training graph --------------------------------------------------------
+
+    def call(self, inputs, training=None):
+        source_ids = inputs["encoder_inputs"]  # (batch, src)
+        mask = ops.not_equal(source_ids, 0)
+        x = self.dropout_layer(self.source_embedding(source_ids), training=training)
+        for layer in self.encoder_layers:
+            x = self.dropout_layer(layer(x, mask=mask, training=training), training=training)
+        memory, state = self._memory_and_state(x, mask)
+
+        embedded = self.dropout_layer(self.target_embedding(inputs["decoder_inputs"]), training=training)
+
+        # Keras' `scan` stacks the carry as its per-step output, so the carry
+        # holds the attentional vector (`output`) beside the decoder state.
+        def body(carry, embedded_t):
+            state = {k: v for k, v in carry.items() if k != "output"}
+            attentional, next_state = self._step(embedded_t, memory, state)
+            next_carry = {**next_state, "output": attentional}
+            return next_carry, next_carry
+
+        carry = {**state, "output": ops.zeros_like(state["h_0"])}
+        _, steps = ops.scan(body, carry, ops.transpose(embedded, (1, 0, 2)))
+        outputs = steps["output"]  # (tgt, batch, decoder_units)
+        outputs = ops.transpose(outputs, (1, 0, 2))  # (batch, tgt, decoder_units)
+        return self.output_projection(self.dropout_layer(outputs, training=training))  # (batch, tgt, vocab)
+
+    # Inference graphs ------------------------------------------------------
+
+    def decoder_tensor_specs(self):
+        """The tensors `encode` hands to `decode_step` (see `zoo.step_model`)."""
+        source = self.max_source_length
+        specs = [
+            DecoderTensor("source_mask", (None, source), "float32", MEMORY),
+            DecoderTensor("memory_values", (None, source, self.memory_dim), "float32", MEMORY),
+        ]
+        if self.key_projection is not None:
+            specs.append(DecoderTensor("memory_keys", (None, source, self.decoder_units), "float32", MEMORY))
+        for i in range(self.num_decoder_layers):
+            specs.append(DecoderTensor(f"h_{i}", (None, self.decoder_units), "float32", STATE))
+            specs.append(DecoderTensor(f"c_{i}", (None, self.decoder_units), "float32", STATE))
+        if self.input_feeding:
+            specs.append(DecoderTensor("attention_vector", (None, self.decoder_units), "float32", STATE))
+        return specs
+
+    def _unrolled_lstm(self, cell, x, mask, reverse):
+        """A masked LSTM over the static time axis, as a loop-free graph.
+
+        Args:
+            cell: the `LSTMCell` of one direction of a trained encoder layer.
+            x: float tensor (batch, max_source_length, width).
+            mask: float tensor (batch, max_source_length), 1 for tokens.
+            reverse: bool. Run from the last position to the first.
+
+        Returns:
+            Float tensor (batch, max_source_length, units). Padded positions
+            keep the state of the last real token (as the Keras layer does).
+        """
+        h = c = ops.zeros((ops.shape(x)[0], cell.units), dtype=x.dtype)
+        outputs = [None] * self.max_source_length
+        positions = range(self.max_source_length)
+        for t in reversed(positions) if reverse else positions:
+            keep = mask[:, t : t + 1]  # (batch, 1)
+            _, (h_new, c_new) = cell(x[:, t, :], [h, c])
+            h = keep * h_new + (1.0 - keep) * h
+            c = keep * c_new + (1.0 - keep) * c
+            outputs[t] = h
+        return ops.stack(outputs, axis=1)
+
+    def encode(self, source_ids):
+        """Run the encoder once.
+
+        Args:
+            source_ids: int tensor (batch, src), 0-padded, src <=
+                `max_source_length`.
+
+        Returns:
+            Dict with the memory (`source_mask` (batch, max_source_length),
+            `memory_values`, and `memory_keys` unless `luong_dot`) and the
+            initial state (`h_i`, `c_i`, `attention_vector`).
+        """
+        batch, length = ops.shape(source_ids)[0], ops.shape(source_ids)[1]
+        padding = ops.zeros((batch, self.max_source_length - length), dtype=source_ids.dtype)
+        source_ids = ops.reshape(ops.concatenate([source_ids, padding], axis=1), (-1, self.max_source_length))
+        mask = ops.not_equal(source_ids, 0)  # (batch, max_source_length)
+        float_mask = ops.cast(mask, "float32")
+        x = self.source_embedding(source_ids)
+        for layer in self.encoder_layers:
+            forward = self._unrolled_lstm(layer.forward_layer.cell, x, float_mask, reverse=False)
+            backward = self._unrolled_lstm(layer.backward_layer.cell, x, float_mask, reverse=True)
+            x = ops.concatenate([forward, backward], axis=-1)  # (batch, max_source_length, memory_dim)
+        memory, state = self._memory_and_state(x, mask)
+        return {**memory, **state}
+
+    def decode_step(self, token, step, **tensors):
+        """Decode one position for every sentence in the batch.
+
+        Args:
+            token: int tensor (batch,). The token at position `step`.
+            step: int scalar. Position index (unused: the LSTM state carries
+                the position; kept for the common signature).
+            **tensors: memory and state from `encode` or the previous step.
+
+        Returns:
+            Dict with `logits` (batch, vocab) and the next state.
+        """
+        names = {t.name: t.role for t in self.decoder_tensor_specs()}
+        memory = {k: v for k, v in tensors.items() if names[k] == MEMORY}
+        state = {k: v for k, v in tensors.items() if names[k] == STATE}
+        attentional, next_state = self._step(self.target_embedding(token), memory, state)
+        return {"logits": self.output_projection(attentional), **next_state}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "source_vocabulary_size": self.source_vocabulary_size,
+                "target_vocabulary_size": self.target_vocabulary_size,
+                "embedding_dim": self.embedding_dim,
+                "encoder_units": self.encoder_units,
+                "decoder_units": self.decoder_units,
+                "num_encoder_layers": self.num_encoder_layers,
+                "num_decoder_layers": self.num_decoder_layers,
+                "attention": self.attention,
+                "input_feeding": self.input_feeding,
+                "dropout": self.dropout,
+                "max_source_length": self.max_source_length,
+                "max_target_length": self.max_target_length,
+            }
+        )
+        return config
