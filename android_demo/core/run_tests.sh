@@ -38,19 +38,19 @@ fi
 BUILD=build/kotlinc
 rm -rf "$BUILD"
 mkdir -p "$BUILD/main" "$BUILD/test"
-export JAVA_OPTS="${JAVA_OPTS:-} -Xss4m"
 start=$(date +%s)
-compile() { # compile OUT_DIR CLASSPATH SOURCES
+compile() { # compile OUT_DIR CLASSPATH SOURCES [OPTIONS...]
   local log="$BUILD/kotlinc-$(basename "$1").log"
-  if ! kotlinc -nowarn -jvm-target 1.8 -cp "$2" -d "$1" "$3" >"$log" 2>&1; then
+  if ! kotlinc -nowarn -jvm-target 1.8 -cp "$2" -d "$1" "${@:4}" "$3" >"$log" 2>&1; then
     grep -v -- '-Xverify:none' "$log" >&2 || true
     echo "run_tests.sh: compiling $3 failed" >&2
     exit 1
   fi
   grep -v -- '-Xverify:none' "$log" || true
 }
-compile "$BUILD/main" "$STDLIB" src/main/kotlin
-compile "$BUILD/test" "$BUILD/main:$JUNIT_JAR:$HAMCREST_JAR" src/test/kotlin
+compile "$BUILD/main" "$STDLIB" src/main/kotlin -module-name core
+# Tests see the core's `internal` helpers, as in a Gradle test source set.
+compile "$BUILD/test" "$BUILD/main:$JUNIT_JAR:$HAMCREST_JAR" src/test/kotlin -Xfriend-paths="$PWD/$BUILD/main" -module-name core
 compiled=$(date +%s)
 
 tests=$(cd "$BUILD/test" && find . -name '*Test.class' | sed -e 's|^\./||' -e 's|\.class$||' -e 's|/|.|g' | sort)
