@@ -2,7 +2,7 @@ package edgezoo.ondevice
 
 /** Stack id lists into a (batch, longest) block padded with [padId]. */
 fun padBatch(sequences: List<List<Int>>, padId: Int = 0): Array<IntArray> {
-    val length = sequences.map { it.size }.max() ?: 0
+    val length = sequences.fold(0) { longest, s -> maxOf(longest, s.size) }
     return Array(sequences.size) { i ->
         IntArray(length) { j -> if (j < sequences[i].size) sequences[i][j] else padId }
     }
