@@ -79,7 +79,7 @@ class SearchTest {
     fun goldensAreNonTrivial() {
         for (name in names) {
             val golden = Goldens.json("decode_$name.json")
-            val calls = golden["segments"].asList().sumBy { it.asMap()["calls"].asList().size }
+            val calls = golden["segments"].asList().fold(0) { n, s -> n + s.asMap()["calls"].asList().size }
             assertTrue("$name has only $calls calls", calls >= 6)
             assertTrue(golden["output_ids"].asList().all { it.asList().isNotEmpty() })
         }
@@ -104,7 +104,7 @@ class SearchTest {
     fun logSoftmaxAndArgmax() {
         val logits = floatArrayOf(1f, 3f, 3f, -2f, Float.NEGATIVE_INFINITY)
         val lp = logSoftmax(logits)
-        assertEquals(1.0, lp.sumByDouble { Math.exp(it) }, 1e-12)
+        assertEquals(1.0, lp.fold(0.0) { sum, v -> sum + Math.exp(v) }, 1e-12)
         assertEquals(lp[1], lp[2], 0.0)
         assertEquals(Double.NEGATIVE_INFINITY, lp[4], 0.0)
         assertEquals(1, argmax(logits, 0, logits.size)) // first maximum, like np.argmax
