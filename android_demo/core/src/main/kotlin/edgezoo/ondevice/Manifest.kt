@@ -235,7 +235,37 @@ internal fun asInt(value: Any?, what: String): Int = when {
 /** Python's `repr` for the values that appear in error messages (str, None, numbers). */
 internal fun pyRepr(value: Any?): String = when (value) {
     null -> "None"
-    is String -> "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    is String -> pyStringRepr(value)
     is Boolean -> if (value) "True" else "False"
     else -> value.toString()
+}
+
+/** `repr(str)`: single quotes unless the text has one and no double quote; escapes like Python. */
+private fun pyStringRepr(text: String): String {
+    val quote = if ('\'' in text && '"' !in text) '"' else '\''
+    val sb = StringBuilder().append(quote)
+    var i = 0
+    while (i < text.length) {
+        val cp = text.codePointAt(i)
+        i += Character.charCount(cp)
+        when {
+            cp == 0x5C -> sb.append("\\\\")
+            cp == 0x27 && quote == '\'' || cp == 0x22 && quote == '"' -> sb.append('\\').append(quote)
+            cp == 0x09 -> sb.append("\\t")
+            cp == 0x0A -> sb.append("\\n")
+            cp == 0x0D -> sb.append("\\r")
+            cp == 0x20 || isPrintable(cp) -> sb.appendCodePoint(cp)
+            cp < 0x100 -> sb.append(String.format("\\x%02x", cp))
+            cp < 0x10000 -> sb.append(String.format("\\u%04x", cp))
+            else -> sb.append(String.format("\\U%08x", cp))
+        }
+    }
+    return sb.append(quote).toString()
+}
+
+/** Python's `str.isprintable()` for one code point: not in categories C* or Z* (space aside). */
+private fun isPrintable(cp: Int): Boolean = when (Character.getType(cp).toByte()) {
+    Character.CONTROL, Character.FORMAT, Character.SURROGATE, Character.PRIVATE_USE, Character.UNASSIGNED,
+    Character.SPACE_SEPARATOR, Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR -> false
+    else -> true
 }

@@ -28,7 +28,7 @@ class TranslatorTest {
     fun inputErrors() {
         assertEquals("empty input: nothing to translate", inputError(""))
         assertEquals("empty input: nothing to translate", inputError(" \t\n\u3000\u0085"))
-        assertEquals("input has no translatable characters: '\u200b\u200b'", inputError("\u200b\u200b"))
+        assertEquals("input has no translatable characters: '\\u200b\\u200b'", inputError("\u200b\u200b"))
         val long = List(translator.maxSourceLength + 1) { "the" }.joinToString(" ")
         assertEquals(
             "input is ${translator.maxSourceLength + 1} tokens long; this model accepts at most " +
@@ -42,6 +42,16 @@ class TranslatorTest {
         } catch (e: InputError) {
             assertEquals("empty input: nothing to translate", e.message)
         }
+    }
+
+    @Test
+    fun errorMessagesQuoteLikePython() {
+        // repr() of the same strings in Python 3.11.
+        assertEquals("'\\u200b\\u200b'", pyRepr("\u200b\u200b"))
+        assertEquals("\"it's\"", pyRepr("it's"))
+        assertEquals("'a\\\\b\\tc'", pyRepr("a\\b\tc"))
+        assertEquals("'\\x85é😀\\u3000'", pyRepr("\u0085é😀\u3000"))
+        assertEquals("None", pyRepr(null))
     }
 
     @Test
