@@ -1,0 +1,125 @@
+package edgezoo.ondevice
+
+/** Stack id lists into a (batch, longest) block padded with [padId]. */
+fun padBatch(sequences: List<List<Int>>, padId: Int = 0): Array<IntArray> {
+    val length = sequences.fold(0) { longest, s -> maxOf(longest, s.size) }
+    return Array(sequences.size) { i ->
+        IntArray(length) { j -> if (j < sequences[i].size) sequences[i][j] else padId }
+    }
+}
+
+/**
+ * Translate text with an encoder-decoder step model (mirrors `ondevice.translator.Translator`).
+ *
+ * @param model a [StepModel], e.g. the app's LiteRT model.
+ * @param sourceTokenizer [WordPieceTokenizer] of the source language.
+ * @param targetTokenizer [WordPieceTokenizer] of the target language.
+ * @param specialTokens `pad`, `start`, `end` ids.
+ * @param maxSourceLength longest accepted source (tokens).
+ * @param maxTargetLength most decode steps.
+ * @param batchSize sentences decoded together.
+ */
+class Translator(
+    val model: StepModel,
+    val sourceTokenizer: WordPieceTokenizer,
+    val targetTokenizer: WordPieceTokenizer,
+    specialTokens: Map<String, Int?>,
+    val maxSourceLength: Int,
+    val maxTargetLength: Int,
+    val batchSize: Int = 32
+) {
+    val special: Map<String, Int?> = LinkedHashMap(specialTokens)
+    private val padId = special["pad"] ?: throw ArtifactError("manifest.json: special_tokens has no 'pad'")
+    private val startId = special["start"] ?: throw ArtifactError("manifest.json: special_tokens has no 'start'")
+    private val endId = special["end"]
+
+    /**
+     * Source token ids of one sentence. [InputError] if the text is empty or, unless
+     * [truncate], has more tokens than the model accepts.
+     */
+    fun encodeText(text: String, truncate: Boolean = false): List<Int> {
+        if (pythonIsBlank(text)) throw InputError("empty input: nothing to translate")
+        val ids = sourceTokenizer.tokenize(text)
+        if (ids.isEmpty()) {
+            val head = StringBuilder()
+            var i = 0
+            var n = 0
+            while (i < text.length && n < 40) {
+                val cp = text.codePointAt(i)
+                head.appendCodePoint(cp)
+                i += Character.charCount(cp)
+                n++
+            }
+            throw InputError("input has no translatable characters: ${pyRepr(head.toString())}")
+        }
+        if (ids.size > maxSourceLength) {
+            if (truncate) return ids.subList(0, maxSourceLength)
+            throw InputError(
+                "input is ${ids.size} tokens long; this model accepts at most $maxSourceLength " +
+                    "(split it into sentences)"
+            )
+        }
+        return ids
+    }
+
+    /** Target token ids for already-tokenized sources (batched by length, order kept). */
+    fun translateIds(
+        idLists: List<List<Int>>,
+        beamSize: Int = 1,
+        maxSteps: Int? = null,
+        lengthPenalty: Double = 1.0
+    ): List<List<Int>> {
+        val steps = minOf(if (maxSteps == null || maxSteps == 0) maxTargetLength else maxSteps, maxTargetLength)
+        val order = idLists.indices.sortedBy { idLists[it].size }
+        val results = arrayOfNulls<List<Int>>(idLists.size)
+        var start = 0
+        while (start < order.size) {
+            val chunk = order.subList(start, minOf(start + batchSize, order.size))
+            val source = padBatch(chunk.map { idLists[it] }, padId)
+            val outputs = if (beamSize <= 1) {
+                greedySearch(model, source, startId, endId, steps, padId)
+            } else {
+                beamSearch(model, source, startId, endId, steps, beamSize, lengthPenalty)
+            }
+            for ((i, ids) in chunk.zip(outputs)) results[i] = ids
+            start += batchSize
+        }
+        return results.map { it!! }
+    }
+
+    /** Translate [sentences]; returns one string per sentence. */
+    fun translate(
+        sentences: List<String>,
+        beamSize: Int = 1,
+        maxSteps: Int? = null,
+        lengthPenalty: Double = 1.0,
+        truncate: Boolean = false
+    ): List<String> {
+        val ids = sentences.map { encodeText(it, truncate) }
+        val outputs = translateIds(ids, beamSize, maxSteps, lengthPenalty)
+        return outputs.map { targetTokenizer.detokenize(it) }
+    }
+
+    companion object {
+        /**
+         * A [Translator] for [manifest]'s model run by [model], with the artifact's
+         * vocabularies (the parts of Python's `Translator.from_artifact`; the app reads the
+         * files from its assets).
+         */
+        fun fromManifest(
+            manifest: Manifest,
+            model: StepModel,
+            sourceTokenizer: WordPieceTokenizer,
+            targetTokenizer: WordPieceTokenizer,
+            batchSize: Int = 32
+        ): Translator = Translator(
+            model,
+            sourceTokenizer,
+            targetTokenizer,
+            manifest.specialTokens,
+            manifest.maxSourceLength,
+            manifest.maxTargetLength,
+            batchSize
+        )
+    }
+}

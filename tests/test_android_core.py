@@ -1,0 +1,119 @@
+"""The Android demo's pure Kotlin core: its JUnit tests, and its goldens against this runtime.
+
+`android_demo/core/run_tests.sh` compiles the core and its tests with kotlinc (Debian's
+`kotlin` 1.3 and `junit4`, installed with apt-get if missing) and runs them: golden token ids,
+replayed greedy and beam decodes recorded from the Python runtime, JSON reader, manifest
+validation. The Python tests here check that the goldens still describe the current Python
+runtime, so neither side can drift alone.
+"""
+
+import importlib.util
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ondevice.manifest import Manifest, validate
+from ondevice.search import beam_search
+from ondevice.tokenizer import WordPieceTokenizer, detokenize_words
+from ondevice.translator import Translator
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CORE = ROOT / "android_demo" / "core"
+GOLDENS = CORE / "src" / "test" / "resources" / "goldens"
+TOOLS = ROOT / "android_demo" / "tools"
+
+
+def _load_tool(name):
+    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _golden_manifest():
+    with open(GOLDENS / "manifest.json", encoding="utf-8") as f:
+        data = json.load(f)
+    validate(data)
+    return Manifest(data, str(GOLDENS))
+
+
+def _can_install_kotlin():
+    if shutil.which("apt-get") is None:
+        return False
+    if os.geteuid() == 0:
+        return True
+    return shutil.which("sudo") is not None and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0
+
+
+def test_kotlin_core_junit():
+    if shutil.which("kotlinc") is None and not _can_install_kotlin():
+        pytest.skip("no kotlinc, and apt-get cannot install Debian's kotlin + junit4 here (not root, no sudo)")
+    result = subprocess.run(
+        ["bash", str(CORE / "run_tests.sh")], capture_output=True, text=True, timeout=1200
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert "OK (" in result.stdout, output[-6000:]
+
+
+def test_unicode_table_is_current():
+    result = subprocess.run(
+        [sys.executable, str(TOOLS / "make_unicode_table.py"), "--check"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_token_goldens_match_python_tokenizer():
+    manifest = _golden_manifest()
+    with open(GOLDENS / "tokens.json", encoding="utf-8") as f:
+        goldens = json.load(f)
+    for side in ("source", "target"):
+        tokenizer = WordPieceTokenizer.from_file(manifest.path(f"{side}_vocabulary"))
+        assert len(goldens[side]) >= 150
+        for entry in goldens[side]:
+            assert tokenizer.tokenize(entry["text"]) == entry["ids"], entry["text"]
+            assert tokenizer.words(entry["text"]) == entry["words"], entry["text"]
+            assert tokenizer.detokenize(entry["ids"]) == entry["detokenized"], entry["text"]
+            assert detokenize_words(entry["words"]) == entry["joined"], entry["text"]
+
+
+@pytest.mark.parametrize("name", ["greedy", "beam4", "beam5_lp06", "beam3_max_steps"])
+def test_decode_goldens_replay_in_python(name):
+    tools = _load_tool("make_goldens")
+    manifest = _golden_manifest()
+    with open(GOLDENS / f"decode_{name}.json", encoding="utf-8") as f:
+        golden = json.load(f)
+    replay = tools.ReplayStepModel(golden, manifest.decoder_tensors())
+    translator = Translator(
+        replay,
+        WordPieceTokenizer.from_file(manifest.path("source_vocabulary")),
+        WordPieceTokenizer.from_file(manifest.path("target_vocabulary")),
+        manifest.special_tokens,
+        manifest.max_source_length,
+        manifest.max_target_length,
+        batch_size=golden["batch_size"],
+    )
+    texts = translator.translate(
+        golden["sentences"], golden["beam_size"], golden["max_steps"], golden["length_penalty"]
+    )
+    assert replay.finished()
+    assert texts == golden["translations"]
+
+
+def test_synthetic_golden_replays_in_python():
+    tools = _load_tool("make_goldens")
+    with open(GOLDENS / "decode_synthetic.json", encoding="utf-8") as f:
+        golden = json.load(f)
+    model = tools.SyntheticStepModel(golden["seed"])
+    replay = tools.ReplayStepModel(golden, model.decoder_tensors)
+    source = np.asarray(golden["segments"][0]["source_ids"], np.int32)
+    args = (golden["start_id"], golden["end_id"], golden["max_steps"], golden["beam_size"], golden["length_penalty"])
+    assert beam_search(replay, source, *args) == golden["output_ids"]
+    assert replay.finished()
+    assert beam_search(model, source, *args) == golden["output_ids"]
