@@ -1,0 +1,105 @@
+"""Decoders measured side by side, all behind `translate_ids(id_lists, beam_size)`.
+
+- `LiteRTDecoder`: the split-signature artifact (numpy + LiteRT).
+- `KerasCachedDecoder`: the Keras model's `encode` / `decode_step` with the
+  K/V cache (`zoo.keras_step_model.KerasStepModel`), same search code.
+- `KerasTutorialDecoder`: the Keras/TensorFlow tutorial approach: the whole
+  teacher-forced model `model(...)` re-run on the growing prefix for every
+  new token (greedy), the encoder included. Compiled with `tf.function`
+  (relaxed shapes), so it is the tutorial's fastest form, not a strawman.
+- `converters.ctranslate2_converter.CTranslate2Decoder`: CTranslate2.
+
+Only `LiteRTDecoder` is importable without TensorFlow.
+"""
+
+import numpy as np
+
+from ondevice.search import beam_search, greedy_search
+from ondevice.translator import pad_batch
+
+
+class _SearchDecoder:
+    """`translate_ids` over a step model with `ondevice.search`."""
+
+    def __init__(self, step_model, special, max_steps):
+        self.step_model = step_model
+        self.special = special
+        self.max_steps = max_steps
+
+    def translate_ids(self, id_lists, beam_size=1, length_penalty=1.0):
+        source = pad_batch(id_lists, self.special["pad"])
+        if beam_size <= 1:
+            return greedy_search(
+                self.step_model, source, self.special["start"], self.special["end"], self.max_steps, self.special["pad"]
+            )
+        return beam_search(
+            self.step_model,
+            source,
+            self.special["start"],
+            self.special["end"],
+            self.max_steps,
+            beam_size=beam_size,
+            length_penalty=length_penalty,
+        )
+
+
+class LiteRTDecoder(_SearchDecoder):
+    """A converted artifact directory, decoded by the device runtime."""
+
+    def __init__(self, artifact_dir, threads=1):
+        from ondevice.litert_model import LiteRTStepModel
+        from ondevice.manifest import load_manifest
+
+        manifest = load_manifest(artifact_dir)
+        super().__init__(LiteRTStepModel(manifest, num_threads=threads), manifest.special_tokens, manifest.max_target_length)
+
+
+class KerasCachedDecoder(_SearchDecoder):
+    """The Keras model's split graphs with the K/V cache (or LSTM state)."""
+
+    def __init__(self, model):
+        from zoo.keras_step_model import KerasStepModel
+        from zoo.text_tokenizer import END_ID, PAD_ID, START_ID
+
+        special = {"pad": PAD_ID, "start": START_ID, "end": END_ID}
+        super().__init__(KerasStepModel(model), special, model.max_target_length)
+
+
+class KerasTutorialDecoder:
+    """Greedy decoding that re-runs the full teacher-forced model per token."""
+
+    def __init__(self, model):
+        import tensorflow as tf
+
+        from zoo.text_tokenizer import END_ID, PAD_ID, START_ID
+
+        self.special = {"pad": PAD_ID, "start": START_ID, "end": END_ID}
+        self.max_steps = model.max_target_length
+
+        @tf.function(reduce_retracing=True)
+        def last_logits(source_ids, decoder_ids):
+            logits = model({"encoder_inputs": source_ids, "decoder_inputs": decoder_ids}, training=False)
+            return logits[:, -1, :]  # (batch, vocab)
+
+        self._last_logits = last_logits
+
+    def translate_ids(self, id_lists, beam_size=1, length_penalty=1.0):
+        if beam_size != 1:
+            raise ValueError("the tutorial baseline decodes greedily only")
+        source = pad_batch(id_lists, self.special["pad"])
+        batch = source.shape[0]
+        prefix = np.full((batch, 1), self.special["start"], np.int32)
+        done = np.zeros((batch,), bool)
+        outputs = [[] for _ in range(batch)]
+        for _ in range(self.max_steps):
+            token = np.argmax(self._last_logits(source, prefix).numpy(), axis=-1).astype(np.int32)
+            for b in np.flatnonzero(~done):
+                if token[b] == self.special["end"]:
+                    done[b] = True
+                else:
+                    outputs[b].append(int(token[b]))
+            if done.all():
+                break
+            token = np.where(done, self.special["pad"], token).astype(np.int32)
+            prefix = np.concatenate([prefix, token[:, None]], axis=1)
+        return outputs

@@ -1,0 +1,372 @@
+"""`BENCHMARKS.md` and the PNG plots from a results dict (see `runner`).
+
+Everything printed comes from the measurements; a figure that could not be
+measured is shown as "not measured" with the recorded reason.
+"""
+
+import datetime
+import os
+
+from zoo import atomic
+
+# Published Multi30k En->De test2016 figures (lowercased BLEU, beam 5) and
+# this project's targets (issue 5).
+TARGETS = {
+    "transformer": {"published": "41.0 (fairseq Transformer-tiny baseline)", "target": 41.5},
+    "lstm": {"published": "about 37-38 (published LSTM/GRU attention systems)", "target": 38.0},
+}
+EDGE = {"dynamic_int8_bleu_drop": 0.3, "int8_bleu_drop": 0.5, "int8_size_fraction": 0.27, "speedup_vs_tutorial": 20.0}
+LATENCY_LABELS = {
+    "keras_tutorial": "(a) Keras, whole model re-run per token (tutorial)",
+    "keras_cached": "(b) Keras with the K/V cache / state",
+    "ctranslate2_float32": "(c) CTranslate2 float32",
+    "ctranslate2_int8": "(c) CTranslate2 int8",
+}
+
+
+def _label(name):
+    return LATENCY_LABELS.get(name) or f"LiteRT split signatures, `{name.removeprefix('litert_')}`"
+
+
+def _f(value, digits=2, suffix=""):
+    return "–" if value is None else f"{value:.{digits}f}{suffix}"
+
+
+def _bleu(entry, beam):
+    b = (entry or {}).get("beams", {}).get(str(beam))
+    return f"{b['bleu_cased']:.2f} / {b['bleu_lowercased']:.2f}" if b else "–"
+
+
+def _lc(entry, beam):
+    b = (entry or {}).get("beams", {}).get(str(beam))
+    return b["bleu_lowercased"] if b else None
+
+
+def _errors(family_results):
+    """(what, error) pairs of everything that could not be measured."""
+    found = []
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            if "error" in value:
+                found.append((prefix, value["error"]))
+            for k, v in value.items():
+                if k != "error":
+                    walk(f"{prefix} / {k}" if prefix else k, v)
+
+    walk("", family_results)
+    return found
+
+
+def speed_ratios(fam):
+    """Side-by-side ratios of the latency stage (same sentences, one run)."""
+    lat = {k: v for k, v in fam.get("latency", {}).items() if "error" not in v}
+    out = {}
+    tutorial = lat.get("keras_tutorial", {}).get("beams", {}).get("1")
+    ct2 = lat.get("ctranslate2_int8", {}).get("beams", {}).get("1")
+    cached = lat.get("keras_cached", {}).get("beams", {}).get("1")
+    for name, entry in lat.items():
+        if not name.startswith("litert_"):
+            continue
+        greedy = entry["beams"].get("1")
+        if not greedy:
+            continue
+        ratios = {}
+        if tutorial:
+            ratios["vs_tutorial_per_sentence"] = tutorial["mean_ms"] / greedy["mean_ms"]
+        if cached:
+            ratios["vs_keras_cached_per_sentence"] = cached["mean_ms"] / greedy["mean_ms"]
+        if ct2:
+            ratios["ctranslate2_int8_per_token_over_ours"] = ct2["ms_per_token"] / greedy["ms_per_token"]
+        out[name] = ratios
+    return out
+
+
+def _family_tables(family, fam):
+    lines = []
+    run = fam.get("run", {})
+    cfg = run.get("config") or {}
+    keras = fam.get("keras", {})
+    lines += [f"## {family}", ""]
+    if "error" in keras:
+        lines += [f"Keras reference not measured: {keras['error']}", ""]
+    lines += [
+        "### Trained model",
+        "",
+        "| run | preset | data | epochs logged | best val loss | training time (2-core CPU) |",
+        "| --- | --- | --- | --- | --- | --- |",
+        f"| `{run.get('run_dir')}` | `{run.get('preset')}` | {run.get('data')} ({run.get('train_pairs')} pairs) | "
+        f"{run.get('epochs_logged')} | {_f(run.get('best_val_loss'), 3)} | "
+        + (f"{run['train_seconds'] / 60:.0f} min" if run.get("train_seconds") else "not recorded (run.json has no train_seconds)")
+        + " |",
+        "",
+    ]
+    if run.get("note"):
+        lines += [f"Note: {run['note']}", ""]
+    if cfg:
+        keys = [k for k in cfg if k.endswith(("_dim", "_units", "layers", "heads", "vocabulary_size", "attention"))]
+        lines += ["Configuration: " + ", ".join(f"`{k}={cfg[k]}`" for k in keys), ""]
+    target = TARGETS.get(run.get("family"))
+    lc5 = _lc(keras, 5)
+    if target and lc5 is not None:
+        met = "met" if lc5 >= target["target"] else f"NOT met ({target['target'] - lc5:.2f} BLEU short)"
+        lines += [
+            f"Test2016 lowercased BLEU, beam 5: **{lc5:.2f}** (Keras float32). Published: {target['published']}; "
+            f"target ≥ {target['target']}: {met}.",
+            "",
+        ]
+
+    recipes = fam.get("recipes", {})
+    lat = fam.get("latency", {})
+    float_bytes = (recipes.get("float32") or {}).get("model_bytes")
+    float_lc5 = _lc(recipes.get("float32"), 5) or lc5
+    lines += [
+        f"### Quality and size per recipe ({keras.get('sentences', '?')} {keras.get('corpus', '')} test sentences)",
+        "",
+        "sacreBLEU cased / lowercased (13a). Exact match: share of sentences whose greedy tokens equal the "
+        "float32 Keras model's.",
+        "",
+        "| model | file | of float32 | greedy | beam 5 | Δ beam-5 lc vs float32 | exact match | parity at conversion (token agreement) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| Keras float32 | – | – | {_bleu(keras, 1)} | {_bleu(keras, 5)} | – | 1.000 | – |",
+    ]
+    for recipe, r in recipes.items():
+        if "error" in r:
+            lines.append(f"| `{recipe}` | not measured: {r['error']} | | | | | | |")
+            continue
+        size = r["model_bytes"] / 1e6
+        frac = f"{r['model_bytes'] / float_bytes:.1%}" if float_bytes else "–"
+        delta = _lc(r, 5) - float_lc5 if _lc(r, 5) is not None and float_lc5 is not None else None
+        parity = (r.get("parity") or {}).get("token_agreement")
+        lines.append(
+            f"| LiteRT `{recipe}` | {size:.2f} MB | {frac} | {_bleu(r, 1)} | {_bleu(r, 5)} | {_f(delta, 2)} | "
+            f"{_f(r.get('exact_match'), 3)} | {_f(parity, 4)} |"
+        )
+    for compute, r in (fam.get("ctranslate2") or {}).items():
+        if not isinstance(r, dict) or "beams" not in r:
+            continue
+        lines.append(
+            f"| CTranslate2 `{compute}` | {r['model_bytes'] / 1e6:.2f} MB | – | {_bleu(r, 1)} | {_bleu(r, 5)} | "
+            f"{_f(_lc(r, 5) - float_lc5 if float_lc5 is not None else None, 2)} | {_f(r.get('exact_match'), 3)} | "
+            f"{_f(r.get('greedy_sentence_agreement_with_keras'), 4)} (greedy sentences) |"
+        )
+    ct2 = fam.get("ctranslate2") or {}
+    if "not_applicable" in ct2:
+        lines += ["", f"CTranslate2: {ct2['not_applicable']}."]
+    lines.append("")
+
+    if lat:
+        n = fam.get("latency_sample_sentences")
+        lines += [
+            f"### Speed and memory, side by side ({n} fixed test sentences, same weights, 1 thread)",
+            "",
+            "Per sentence: wall time of one sentence at batch 1 (tokenized ids in, ids out). Per token: total time / "
+            "decode steps (generated tokens + the end token). Peak RSS: the measuring subprocess's own maximum "
+            "resident memory (model load + all its runs).",
+            "",
+            "| decoder | greedy p50 / p95 ms | greedy ms/token | beam 5 p50 / p95 ms | beam 5 ms/token | "
+            "batch greedy ms/sentence | batch ms/token | peak RSS | greedy = Keras |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for name, r in lat.items():
+            if "error" in r:
+                lines.append(f"| {_label(name)} | not measured: {r['error']} | | | | | | | |")
+                continue
+            g, b5 = r["beams"].get("1", {}), r["beams"].get("5")
+            batch = g.get("batch") or {}
+            lines.append(
+                f"| {_label(name)} | {_f(g.get('p50_ms'), 1)} / {_f(g.get('p95_ms'), 1)} | {_f(g.get('ms_per_token'), 2)} | "
+                + (f"{b5['p50_ms']:.1f} / {b5['p95_ms']:.1f} | {b5['ms_per_token']:.2f}" if b5 else "– | –")
+                + f" | {_f(batch.get('ms_per_sentence'), 1)} (batch {batch.get('batch_size', '–')}) | {_f(batch.get('ms_per_token'), 2)} | "
+                f"{r['peak_rss_mb']:.0f} MB | "
+                + ("reference" if name == "keras_cached" else _f(r.get("greedy_equal_to_keras"), 3))
+                + " |"
+            )
+        lines.append("")
+        profile = {k: v.get("profile") for k, v in lat.items() if v.get("profile")}
+        if profile:
+            lines += [
+                "Where the LiteRT greedy time goes (batch 1): share of wall time inside the interpreter's `decode_step` "
+                "(including copying the cache in and out), inside `encode`, and in the numpy search loop.",
+                "",
+                "| recipe | decode_step | encode | search loop (numpy) | ms per decode_step call |",
+                "| --- | --- | --- | --- | --- |",
+            ]
+            for name, p in profile.items():
+                lines.append(
+                    f"| `{name.removeprefix('litert_')}` | {p['decode_step_share']:.1%} | {p['encode_share']:.1%} | "
+                    f"{p['search_share']:.1%} | {p['ms_per_decode_step']:.3f} |"
+                )
+            lines.append("")
+        ratios = speed_ratios(fam)
+        if ratios:
+            lines += [
+                "Ratios (same run, same sentences; >1 means the LiteRT artifact is faster):",
+                "",
+                "| LiteRT recipe | vs (a) tutorial, per sentence | vs (b) Keras cached, per sentence | CTranslate2 int8 ms/token ÷ ours |",
+                "| --- | --- | --- | --- |",
+            ]
+            for name, r in ratios.items():
+                lines.append(
+                    f"| `{name.removeprefix('litert_')}` | {_f(r.get('vs_tutorial_per_sentence'), 1, '×')} | "
+                    f"{_f(r.get('vs_keras_cached_per_sentence'), 1, '×')} | {_f(r.get('ctranslate2_int8_per_token_over_ours'), 2)} |"
+                )
+            lines.append("")
+
+    tp = fam.get("throughput", {})
+    if tp:
+        lines += [
+            "### Training throughput (`fit`, same model and data, fresh weights)",
+            "",
+            "Target tokens/s: real (non-padding) target tokens per second of training steps, after warm-up batches "
+            "(tracing/XLA compilation excluded from the rate, included in the wall time).",
+            "",
+            "| pipeline | jit_compile | steps | target tokens/s | padded positions/s | padding | s/step | distinct batch shapes | wall incl. warm-up |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for name, r in tp.items():
+            if "error" in r:
+                lines.append(f"| {name} | not measured: {r['error']} | | | | | | | |")
+                continue
+            lines.append(
+                f"| {r['pipeline']} | {r['jit_compile']} | {r['steps']} | {r['target_tokens_per_second']:.0f} | "
+                f"{r['padded_positions_per_second']:.0f} | {r['padding_fraction']:.0%} | {r['seconds_per_step']:.3f} | "
+                f"{r['distinct_batch_shapes']} | {r['wall_seconds_including_warmup']:.0f} s |"
+            )
+        base = tp.get("padded_jit0", {}).get("target_tokens_per_second")
+        if base:
+            best = max((r for r in tp.values() if "error" not in r), key=lambda r: r["target_tokens_per_second"])
+            ours = tp.get("bucketed_jit0", {}).get("target_tokens_per_second")
+            lines += [""]
+            if ours:
+                lines.append(f"Bucketed (`zoo train`) ÷ fixed-length padded (tutorial), both without XLA: **{ours / base:.2f}×**.")
+            lines.append(
+                f"Best: {best['pipeline']} with jit_compile={best['jit_compile']}, "
+                f"{best['target_tokens_per_second'] / base:.2f}× the padded pipeline without XLA."
+            )
+        lines.append("")
+    errors = _errors(fam)
+    if errors:
+        lines += ["### Not measured", ""] + [f"- {what}: {err}" for what, err in errors] + [""]
+    return lines
+
+
+def edge_checks(results):
+    """The issue's edge targets, checked against the measured figures."""
+    rows = []
+    for family, fam in results["families"].items():
+        recipes = fam.get("recipes", {})
+        f32 = _lc(recipes.get("float32"), 5)
+        for recipe, limit in (("dynamic_int8", EDGE["dynamic_int8_bleu_drop"]), ("int8", EDGE["int8_bleu_drop"])):
+            value = _lc(recipes.get(recipe), 5)
+            if value is not None and f32 is not None:
+                drop = f32 - value
+                rows.append((family, f"`{recipe}` within {limit} BLEU of float32 (beam 5 lc)", f"{-drop:+.2f}", drop <= limit))
+        if "float32" in recipes and "model_bytes" in recipes.get("int8", {}) and "model_bytes" in recipes["float32"]:
+            frac = recipes["int8"]["model_bytes"] / recipes["float32"]["model_bytes"]
+            rows.append((family, "int8 file ≤ 27 % of float32", f"{frac:.1%}", frac <= EDGE["int8_size_fraction"]))
+        ratios = speed_ratios(fam)
+        for recipe in ("float32", "dynamic_int8", "int8"):
+            r = ratios.get(f"litert_{recipe}", {})
+            if "vs_tutorial_per_sentence" in r:
+                v = r["vs_tutorial_per_sentence"]
+                rows.append((family, f"`{recipe}` ≥ 20× faster per sentence than (a)", f"{v:.1f}×", v >= EDGE["speedup_vs_tutorial"]))
+            if "ctranslate2_int8_per_token_over_ours" in r:
+                v = r["ctranslate2_int8_per_token_over_ours"]
+                rows.append((family, f"`{recipe}` per token at least as fast as CTranslate2 int8", f"{v:.2f} (CT2 ms ÷ ours)", v >= 1.0))
+    return rows
+
+
+def plot_bleu_vs_size(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for family, fam in results["families"].items():
+        points = [(r["model_bytes"] / 1e6, _lc(r, 5), name) for name, r in fam.get("recipes", {}).items() if "model_bytes" in r and _lc(r, 5) is not None]
+        points += [
+            (r["model_bytes"] / 1e6, _lc(r, 5), f"CT2 {name}")
+            for name, r in (fam.get("ctranslate2") or {}).items()
+            if isinstance(r, dict) and "beams" in r
+        ]
+        if not points:
+            continue
+        ax.scatter([p[0] for p in points], [p[1] for p in points], label=family)
+        for x, y, name in points:
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel("model file (MB, log scale)")
+    ax.set_ylabel("test2016 BLEU, lowercased, beam 5")
+    ax.set_title("Quality vs file size")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic.staged_file(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def plot_latency(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    families = [(f, fam) for f, fam in results["families"].items() if fam.get("latency")]
+    fig, axes = plt.subplots(len(families) or 1, 1, figsize=(8, 0.5 + 0.42 * max([len(f["latency"]) for _, f in families] or [1]) * max(1, len(families))), squeeze=False)
+    for ax, (family, fam) in zip(axes[:, 0], families):
+        items = [(n, r["beams"]["1"]["ms_per_token"]) for n, r in fam["latency"].items() if "error" not in r and "1" in r["beams"]]
+        names = [n.replace("litert_", "LiteRT ").replace("ctranslate2_", "CT2 ").replace("keras_", "Keras ") for n, _ in items]
+        values = [v for _, v in items]
+        colors = ["tab:blue" if n.startswith("litert") else "tab:gray" for n, _ in items]
+        ax.barh(names, values, color=colors)
+        for y, v in enumerate(values):
+            ax.text(v, y, f" {v:.2f}", va="center", fontsize=7)
+        ax.set_xscale("log")
+        ax.invert_yaxis()
+        ax.set_title(f"{family}: greedy ms per generated token (batch 1, 1 thread; log scale)", fontsize=9)
+        ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    with atomic.staged_file(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def write_report(results, out_dir, command=None):
+    """Write `BENCHMARKS.md`, `bleu_vs_size.png`, `latency_per_token.png` into `out_dir`."""
+    os.makedirs(out_dir, exist_ok=True)
+    plot_bleu_vs_size(results, os.path.join(out_dir, "bleu_vs_size.png"))
+    plot_latency(results, os.path.join(out_dir, "latency_per_token.png"))
+    env, o = results["environment"], results["options"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Generated by `zoo bench` on {datetime.date.today().isoformat()}"
+        + (" in **quick mode** (tiny models, a few sentences: a smoke test, not a benchmark)" if o.get("quick") else "")
+        + f". Machine: {env['cpu']}, {env['cores']} cores, load average {env['load_average_at_start']} at the start "
+        "(shared and noisy: compare the ratios measured side by side, not absolute times across runs). "
+        + "Versions: "
+        + ", ".join(f"{k} {v}" for k, v in env["versions"].items() if v)
+        + ".",
+        "",
+        f"BLEU on {o.get('max_sentences') or 'all'} test sentences, beams {o['beams']}; latency on a fixed sample of "
+        f"{o['latency_sentences']} test sentences, batch 1 and batch {o['batch_size']}, 1 thread, every decoder in its "
+        "own subprocess.",
+        "",
+    ]
+    rows = edge_checks(results)
+    if rows:
+        lines += ["## Targets", "", "| family | target | measured | met |", "| --- | --- | --- | --- |"]
+        lines += [f"| {f} | {t} | {m} | {'yes' if ok else '**no**'} |" for f, t, m, ok in rows]
+        for family, fam in results["families"].items():
+            target, lc5 = TARGETS.get(family), _lc(fam.get("keras"), 5)
+            if target and lc5 is not None:
+                ok = lc5 >= target["target"]
+                lines.append(f"| {family} | test2016 lowercased BLEU beam 5 ≥ {target['target']} | {lc5:.2f} | {'yes' if ok else '**no**'} |")
+        lines.append("")
+    lines += ["![BLEU vs file size](bleu_vs_size.png)", "", "![latency per token](latency_per_token.png)", ""]
+    for family, fam in results["families"].items():
+        lines += _family_tables(family, fam)
+    atomic.write_text(os.path.join(out_dir, "BENCHMARKS.md"), "\n".join(lines) + "\n")

@@ -1,0 +1,207 @@
+"""Orchestration of `zoo bench`: convert what is missing, measure, report.
+
+Stages (one tqdm bar over all of them): per family, the missing artifacts
+are converted (`converters.convert.convert`), a CTranslate2 model is mapped
+where the family allows it, quality is scored in this process, and every
+latency/memory figure and the training throughput are measured in their own
+subprocess (`zoo.bench.worker`). Each measurement that fails is recorded with
+its error, so the report says what could not be measured instead of stopping.
+"""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+from tqdm.auto import tqdm
+
+from zoo import atomic
+
+RECIPES = ("float32", "float16", "dynamic_int8", "int8", "int16x8")
+CT2_COMPUTE_TYPES = ("float32", "int8")
+RESULTS_FILE = "results.json"
+
+
+def run_worker(spec, log_path=None, timeout=None):
+    """Run `zoo.bench.worker` on `spec` in a subprocess.
+
+    Returns:
+        The worker's result dict plus `peak_rss_mb`: the subprocess's own
+        maximum resident set size (from `os.wait4`, not shared with the
+        parent or other workers).
+    """
+    with tempfile.TemporaryDirectory(prefix="zoo-bench-") as tmp:
+        spec_path, result_path = os.path.join(tmp, "spec.json"), os.path.join(tmp, "result.json")
+        with open(spec_path, "w", encoding="utf-8") as f:
+            json.dump(spec, f)
+        log = open(log_path, "a", encoding="utf-8") if log_path else subprocess.DEVNULL
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "zoo.bench.worker", spec_path, result_path],
+                stdout=log,
+                stderr=log,
+                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+            )
+            deadline = time.time() + timeout if timeout else None
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if deadline and time.time() > deadline:
+                    proc.kill()
+                    pid, status, usage = os.wait4(proc.pid, 0)
+                    proc.returncode = -9
+                    raise RuntimeError(f"worker timed out after {timeout} s")
+                time.sleep(0.05)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        finally:
+            if log_path:
+                log.close()
+        if proc.returncode != 0 or not os.path.exists(result_path):
+            raise RuntimeError(f"worker exited with {proc.returncode}" + (f" (log: {log_path})" if log_path else ""))
+        with open(result_path, encoding="utf-8") as f:
+            result = json.load(f)
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # Linux: KiB
+    return result
+
+
+def environment():
+    """Machine and library versions, for the report header."""
+    import importlib.metadata as md
+
+    def version(name):
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            return None
+
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "versions": {n: version(n) for n in ("tensorflow", "keras", "keras-hub", "ai-edge-litert", "ctranslate2", "sacrebleu")},
+    }
+
+
+class Bench:
+    """One benchmark run; see `run_benchmark` for the arguments."""
+
+    def __init__(self, runs, out_dir, data, artifacts, work_dir, recipes, options):
+        self.runs, self.out_dir, self.data = runs, out_dir, data
+        self.artifacts = dict(artifacts or {})
+        self.work_dir = work_dir or os.path.join(out_dir, "work")
+        self.recipes, self.o = recipes, options
+        os.makedirs(self.work_dir, exist_ok=True)
+        self.log_path = os.path.join(self.work_dir, "workers.log")
+        self.results = {"options": dict(options, recipes=list(recipes), data=data), "environment": environment(), "families": {}}
+        self.bar = None
+
+    def stage(self, name, fn, *args):
+        """Run one stage; an exception becomes `{"error": ...}`."""
+        self.bar.set_description(name)
+        try:
+            value = fn(*args)
+        except Exception as e:  # recorded in the report: "could not be measured"
+            with open(self.log_path, "a", encoding="utf-8") as f:
+                f.write(f"--- {name}\n{traceback.format_exc()}\n")
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            value = {"error": f"{type(e).__name__}: {first[:300]}"}
+        self.bar.update(1)
+        self.save()
+        return value
+
+    def save(self):
+        atomic.write_json(os.path.join(self.work_dir, RESULTS_FILE), self.results)
+
+    def artifact(self, family, recipe):
+        key = f"{family}:{recipe}"
+        if key not in self.artifacts:
+            from converters.convert import convert
+
+            out = os.path.join(self.work_dir, "artifacts", f"{family}_{recipe}")
+            if not os.path.exists(os.path.join(out, "manifest.json")):
+                convert(self.runs[family], out, recipe=recipe, data=self.data, num_verify=self.o["num_verify"], verbose=False)
+            self.artifacts[key] = out
+        return self.artifacts[key]
+
+
+def run_benchmark(
+    runs,
+    out_dir,
+    data=None,
+    artifacts=None,
+    work_dir=None,
+    recipes=RECIPES,
+    quick=False,
+    max_sentences=None,
+    latency_sentences=None,
+    batch_size=32,
+    beams=(1, 5),
+    throughput_steps=None,
+    skip=(),
+):
+    """Measure every family x recipe and the alternatives; write the report.
+
+    Args:
+        runs: dict family -> run directory (`zoo train` output).
+        out_dir: str. Receives `BENCHMARKS.md`, the PNG plots and
+            `results.json` (each written atomically).
+        data: str or None. Data spec (default: each run's own data); BLEU
+            is measured on its `test` split.
+        artifacts: dict `"family:recipe"` -> existing artifact directory;
+            missing recipes are converted into `work_dir`.
+        work_dir: str or None. Converted models, logs and partial results
+            (default `out_dir/work`).
+        recipes: recipe names to measure.
+        quick: bool. A smoke run: few sentences, few training steps.
+        max_sentences: int or None. Test sentences for BLEU (default all;
+            8 in quick mode).
+        latency_sentences: int or None. Fixed sample of test sentences for
+            latency (default 100; 6 in quick mode).
+        batch_size: int. The larger batch for latency and BLEU decoding.
+        beams: beam sizes for BLEU and latency.
+        throughput_steps: int or None. Measured training steps per
+            pipeline (default 60; 3 in quick mode).
+        skip: stage names to leave out: `baselines`, `ctranslate2`,
+            `throughput`.
+
+    Returns:
+        The results dict (also in `results.json`).
+    """
+    from zoo.bench import report, sections
+
+    options = {
+        "quick": quick,
+        "max_sentences": max_sentences or (8 if quick else None),
+        "latency_sentences": latency_sentences or (6 if quick else 100),
+        "batch_size": batch_size,
+        "beams": list(beams),
+        "throughput_steps": throughput_steps or (3 if quick else 60),
+        "throughput_warmup": 2 if quick else 8,
+        "num_verify": 16 if quick else 64,
+        "warmup": 1 if quick else 3,
+        "skip": list(skip),
+    }
+    bench = Bench(runs, out_dir, data, artifacts, work_dir, recipes, options)
+    plans = {family: sections.plan(bench, family) for family in runs}
+    total = sum(len(stages) for stages in plans.values()) + 1
+    with tqdm(total=total, desc="bench", bar_format="{desc}: {n}/{total} {bar} {elapsed}") as bench.bar:
+        for family, stages in plans.items():
+            for name, fn in stages:
+                bench.stage(f"{family}: {name}", fn)
+        bench.bar.set_description("report")
+        report.write_report(bench.results, out_dir)
+        bench.bar.update(1)
+    atomic.write_json(os.path.join(out_dir, RESULTS_FILE), bench.results)
+    return bench.results

@@ -1,0 +1,124 @@
+"""Training throughput: target tokens per second of `fit` on one pipeline.
+
+`zoo train`'s pipeline batches sentences of similar length together
+(`zoo.datasets.pipeline.make_dataset`, padded to each batch's own longest);
+the tutorial pipeline pads every sentence to the model's maximum lengths.
+Both feed the same freshly built model, optimizer and loss as `zoo train`,
+with `jit_compile` (XLA) on or off. Tokens are real (non-padding) target
+tokens, so the figure is useful work per second.
+"""
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.datasets.parallel_text import load_corpus
+from zoo.datasets.pipeline import make_dataset
+from zoo.families import get_family
+from zoo.losses import MaskedSequenceLoss, masked_accuracy
+from zoo.text_tokenizer import END_ID, START_ID, make_tokenizer, read_vocabulary
+
+
+def padded_dataset(pairs, source_tokenizer, target_tokenizer, batch_size, max_source_length, max_target_length, seed=0):
+    """The tutorial pipeline: every batch padded to the maximum lengths."""
+    ds = tf.data.Dataset.from_tensor_slices(([s for s, _ in pairs], [t for _, t in pairs]))
+    ds = ds.batch(1024).map(lambda s, t: (source_tokenizer(s), target_tokenizer(t))).unbatch()
+    ds = ds.filter(
+        lambda s, t: tf.logical_and(
+            tf.logical_and(tf.size(s) > 0, tf.size(s) <= max_source_length), tf.size(t) + 1 <= max_target_length
+        )
+    )
+    ds = ds.cache().shuffle(min(len(pairs), 20000), seed=seed).repeat()
+
+    def to_example(source, target):
+        decoder = tf.concat([[START_ID], target], 0)
+        labels = tf.concat([target, [END_ID]], 0)
+        return source, decoder, labels
+
+    ds = ds.map(to_example).padded_batch(
+        batch_size,
+        padded_shapes=([max_source_length], [max_target_length], [max_target_length]),
+        drop_remainder=True,
+    )
+    return ds.map(lambda s, d, l: ({"encoder_inputs": s, "decoder_inputs": d}, l))
+
+
+class _StepTimer(keras.callbacks.Callback):
+    def __init__(self, warmup):
+        super().__init__()
+        self.warmup, self.start, self.end = warmup, None, None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == self.warmup - 1:
+            self.start = time.perf_counter()
+        self.end = time.perf_counter()
+
+
+def measure_training(spec):
+    """Tokens/s of `fit` for one pipeline and `jit_compile` setting.
+
+    Args:
+        spec: dict with `run` (a run directory: its config, vocabularies and
+            data are reused, its weights are not), `data` (spec or None),
+            `pipeline` (`bucketed` | `padded`), `jit_compile` (bool or
+            `"auto"`, Keras' default which `zoo train` uses), `steps`
+            (measured batches) and `warmup` (batches before timing).
+
+    Returns:
+        Dict with tokens/s, padded positions/s, seconds and step counts.
+    """
+    import json
+    import os
+
+    with open(os.path.join(spec["run"], "run.json"), encoding="utf-8") as f:
+        run_info = json.load(f)
+    family = get_family(run_info["family"])
+    config = family.config_from_dict(run_info["config"])
+    vocabs = [read_vocabulary(os.path.join(spec["run"], n)) for n in ("source_vocab.txt", "target_vocab.txt")]
+    source_tokenizer, target_tokenizer = make_tokenizer(vocabs[0]), make_tokenizer(vocabs[1])
+    corpus = load_corpus(spec.get("data") or run_info.get("data"))
+    pairs = corpus.train[: spec.get("max_pairs") or None]
+    args = (pairs, source_tokenizer, target_tokenizer, config.batch_size, config.max_source_length, config.max_target_length)
+    if spec["pipeline"] == "bucketed":
+        ds = make_dataset(*args, shuffle=True, repeat=True)
+    else:
+        ds = padded_dataset(*args)
+    total = spec["warmup"] + spec["steps"]
+    batches = list(ds.take(total))  # tokenization and batching done once, outside the timing
+    target_tokens = sum(int(np.count_nonzero(labels.numpy())) for _, labels in batches[spec["warmup"] :])
+    positions = sum(int(np.prod(labels.shape)) for _, labels in batches[spec["warmup"] :])
+    shapes = len({(x["encoder_inputs"].shape[1], labels.shape[1]) for x, labels in batches})
+
+    keras.utils.set_random_seed(0)
+    model = family.build_model(config)
+    model(batches[0][0])
+    model.compile(
+        optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=0.01, beta_2=0.98, clipnorm=1.0),
+        loss=MaskedSequenceLoss(label_smoothing=config.label_smoothing),
+        metrics=[masked_accuracy],
+        jit_compile=spec["jit_compile"],
+    )
+    timer = _StepTimer(spec["warmup"])
+    signature = tf.nest.map_structure(lambda t: tf.TensorSpec((None, None), t.dtype), batches[0])
+    feed = tf.data.Dataset.from_generator(lambda: iter(batches), output_signature=signature)
+    wall = time.perf_counter()
+    model.fit(feed, epochs=1, steps_per_epoch=total, callbacks=[timer], verbose=0)
+    wall = time.perf_counter() - wall
+    seconds = timer.end - timer.start
+    return {
+        "family": run_info["family"],
+        "pipeline": spec["pipeline"],
+        "jit_compile": spec["jit_compile"],
+        "jit_compile_resolved": bool(model.jit_compile),
+        "batch_size": config.batch_size,
+        "steps": spec["steps"],
+        "warmup": spec["warmup"],
+        "distinct_batch_shapes": shapes,
+        "target_tokens_per_second": target_tokens / seconds,
+        "padded_positions_per_second": positions / seconds,
+        "padding_fraction": 1 - target_tokens / positions,
+        "seconds_per_step": seconds / spec["steps"],
+        "wall_seconds_including_warmup": wall,
+    }

@@ -1,0 +1,164 @@
+"""One measurement in a fresh process: `python -m zoo.bench.worker SPEC.json RESULT.json`.
+
+The parent (`zoo.bench.runner.run_worker`) reads this process's peak
+resident memory from `os.wait4`, so every figure belongs to one decoder
+alone; a LiteRT measurement never imports TensorFlow.
+
+Spec kinds:
+    `decode`: `decoder` (`litert` | `keras_cached` | `keras_tutorial` |
+        `ctranslate2`), `path`, `compute_type`, `threads`, `sentences`
+        (source id lists), `beams`, `batch_size`, `warmup`.
+    `train`: see `zoo.bench.throughput.measure_training`.
+"""
+
+import json
+import os
+import sys
+import time
+
+
+def _limit_threads(threads):
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+        os.environ[name] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+
+
+def _tensorflow(threads):
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    return tf
+
+
+def make_decoder(spec):
+    """The decoder a `decode` spec names (imports only what it needs)."""
+    kind, threads = spec["decoder"], spec["threads"]
+    if kind == "litert":
+        from zoo.bench.baselines import LiteRTDecoder
+
+        return LiteRTDecoder(spec["path"], threads=threads)
+    if kind == "ctranslate2":
+        from converters.ctranslate2_converter import CTranslate2Decoder
+
+        return CTranslate2Decoder(
+            spec["path"], compute_type=spec["compute_type"], threads=threads, max_decoding_length=spec["max_steps"]
+        )
+    _tensorflow(threads)
+    from zoo.bench.baselines import KerasCachedDecoder, KerasTutorialDecoder
+    from zoo.training import load_run
+
+    model = load_run(spec["path"])[0]
+    return {"keras_cached": KerasCachedDecoder, "keras_tutorial": KerasTutorialDecoder}[kind](model)
+
+
+class TimedStepModel:
+    """A step model proxy that adds up the time spent in `encode` / `decode_step`."""
+
+    def __init__(self, model):
+        self.model, self.decoder_tensors = model, model.decoder_tensors
+        self.reset()
+
+    def reset(self):
+        self.encode_seconds, self.decode_seconds, self.decode_calls = 0.0, 0.0, 0
+
+    def encode(self, source_ids):
+        start = time.perf_counter()
+        out = self.model.encode(source_ids)
+        self.encode_seconds += time.perf_counter() - start
+        return out
+
+    def decode_step(self, token, step, tensors):
+        start = time.perf_counter()
+        out = self.model.decode_step(token, step, tensors)
+        self.decode_seconds += time.perf_counter() - start
+        self.decode_calls += 1
+        return out
+
+
+def _percentile(values, q):
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _steps(outputs, max_steps):
+    """Decode steps spent: generated tokens plus the end token when reached."""
+    return sum(min(len(o) + 1, max_steps) for o in outputs)
+
+
+def measure_decode(spec):
+    """Latency per sentence (batch 1) and per token, and at a larger batch."""
+    load_start = time.perf_counter()
+    decoder = make_decoder(spec)
+    sentences, max_steps = spec["sentences"], spec["max_steps"]
+    result = {"load_seconds": time.perf_counter() - load_start, "beams": {}}
+    timed = None
+    if spec["decoder"] == "litert":
+        timed = decoder.step_model = TimedStepModel(decoder.step_model)
+    for beam in spec["beams"]:
+        for ids in sentences[: spec["warmup"]]:  # first calls trace / allocate
+            decoder.translate_ids([ids], beam_size=beam)
+        seconds, outputs = [], []
+        if timed:
+            timed.reset()
+        for ids in sentences:
+            start = time.perf_counter()
+            outputs += decoder.translate_ids([ids], beam_size=beam)
+            seconds.append(time.perf_counter() - start)
+        if timed and beam == 1:
+            total = sum(seconds)
+            result["profile"] = {
+                "decode_step_share": timed.decode_seconds / total,
+                "encode_share": timed.encode_seconds / total,
+                "search_share": 1 - (timed.decode_seconds + timed.encode_seconds) / total,
+                "ms_per_decode_step": 1000 * timed.decode_seconds / max(1, timed.decode_calls),
+            }
+        steps = _steps(outputs, max_steps)
+        entry = {
+            "sentences": len(sentences),
+            "p50_ms": 1000 * _percentile(seconds, 50),
+            "p95_ms": 1000 * _percentile(seconds, 95),
+            "mean_ms": 1000 * sum(seconds) / len(seconds),
+            "ms_per_token": 1000 * sum(seconds) / steps,
+            "steps": steps,
+            "outputs": outputs,
+        }
+        if beam == 1 and spec.get("batch_size", 1) > 1:
+            batch = spec["batch_size"]
+            order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))  # as `Translator` batches
+            decoder.translate_ids([sentences[i] for i in order[:batch]])  # warm up this batch shape
+            start, batched = time.perf_counter(), []
+            for first in range(0, len(order), batch):
+                batched += decoder.translate_ids([sentences[i] for i in order[first : first + batch]])
+            total = time.perf_counter() - start
+            entry["batch"] = {
+                "batch_size": batch,
+                "ms_per_sentence": 1000 * total / len(sentences),
+                "ms_per_token": 1000 * total / _steps(batched, max_steps),
+            }
+        result["beams"][str(beam)] = entry
+    return result
+
+
+def main(argv=None):
+    spec_path, result_path = (argv or sys.argv[1:])[:2]
+    with open(spec_path, encoding="utf-8") as f:
+        spec = json.load(f)
+    _limit_threads(spec.get("threads", 1))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if spec["kind"] == "decode":
+        result = measure_decode(spec)
+    else:
+        _tensorflow(spec.get("threads", 1))
+        from zoo.bench.throughput import measure_training
+
+        result = measure_training(spec)
+    result["tensorflow_imported"] = "tensorflow" in sys.modules
+    from zoo import atomic
+
+    atomic.write_json(result_path, result)
+
+
+if __name__ == "__main__":
+    main()
