@@ -1,4 +1,4 @@
-"""The `zoo` command line: train, eval, convert, translate.
+"""The `zoo` command line: train, eval, convert, translate, bench.
 
 `translate` runs with only numpy + ai-edge-litert installed; the other
 subcommands import TensorFlow lazily, when they run.
@@ -47,6 +47,42 @@ def _convert(args):
     print(f"artifact written to {args.out}")
 
 
+def _pairs(items, what):
+    """`KEY=VALUE` arguments as a dict (one-line error on a bad one)."""
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ValueError(f"{what} must be KEY=PATH, got {item!r}")
+        out[key] = value
+    return out
+
+
+def _bench(args):
+    from zoo.bench.runner import RECIPES, run_benchmark
+
+    runs = _pairs(args.runs, "--runs")
+    for family, path in runs.items():
+        if not os.path.exists(os.path.join(path, "model.keras")):
+            raise FileNotFoundError(f"{path}: no model.keras (is the {family} run finished?)")
+    recipes = args.recipes.split(",") if args.recipes else list(RECIPES)
+    run_benchmark(
+        runs,
+        args.out,
+        data=args.data,
+        artifacts=_pairs(args.artifacts, "--artifacts"),
+        work_dir=args.work,
+        recipes=recipes,
+        quick=args.quick,
+        max_sentences=args.max_sentences,
+        latency_sentences=args.latency_sentences,
+        batch_size=args.batch_size,
+        throughput_steps=args.throughput_steps,
+        skip=args.skip.split(",") if args.skip else (),
+    )
+    print(f"benchmark report written to {os.path.join(args.out, 'BENCHMARKS.md')}")
+
+
 def _translate(args):
     from ondevice.cli import translate_main
 
@@ -84,6 +120,21 @@ def build_parser():
     p.add_argument("--data", default=None, help="data for calibration/verification (default: the run's)")
     p.add_argument("--num-verify", type=int, default=64, help="validation sentences for the parity check")
     p.set_defaults(func=_convert)
+
+    p = sub.add_parser("bench", help="quality, size, speed and memory of every family x recipe, and the alternatives")
+    p.add_argument("--runs", nargs="+", required=True, metavar="FAMILY=RUN_DIR", help="e.g. transformer=runs/m30k lstm=runs/m30k_lstm")
+    p.add_argument("--artifacts", nargs="*", metavar="FAMILY:RECIPE=DIR", help="existing artifacts (others are converted)")
+    p.add_argument("--data", default=None, help="data spec (default: each run's own); BLEU on its test split")
+    p.add_argument("--out", required=True, help="output directory for BENCHMARKS.md, plots, results.json")
+    p.add_argument("--work", default=None, help="converted models, logs (default: OUT/work)")
+    p.add_argument("--recipes", default=None, help="comma-separated (default: all five)")
+    p.add_argument("--quick", action="store_true", help="smoke run: few sentences, few training steps")
+    p.add_argument("--max-sentences", type=int, default=None, help="test sentences for BLEU (default: all)")
+    p.add_argument("--latency-sentences", type=int, default=None, help="fixed latency sample (default 100)")
+    p.add_argument("--batch-size", type=int, default=32, help="the larger batch")
+    p.add_argument("--throughput-steps", type=int, default=None, help="measured training steps per pipeline")
+    p.add_argument("--skip", default=None, help="comma-separated: baselines, ctranslate2, throughput, jit")
+    p.set_defaults(func=_bench)
 
     p = sub.add_parser("translate", help="translate on device (numpy + LiteRT only)")
     p.add_argument("artifact", help="artifacts/NAME")

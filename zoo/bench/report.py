@@ -106,7 +106,7 @@ def _family_tables(family, fam):
     if cfg:
         keys = [k for k in cfg if k.endswith(("_dim", "_units", "layers", "heads", "vocabulary_size", "attention"))]
         lines += ["Configuration: " + ", ".join(f"`{k}={cfg[k]}`" for k in keys), ""]
-    target = TARGETS.get(run.get("family"))
+    target = TARGETS.get(run.get("family")) if keras.get("corpus") == "multi30k" else None
     lc5 = _lc(keras, 5)
     if target and lc5 is not None:
         met = "met" if lc5 >= target["target"] else f"NOT met ({target['target'] - lc5:.2f} BLEU short)"
@@ -362,6 +362,8 @@ def write_report(results, out_dir, command=None):
         lines += [f"| {f} | {t} | {m} | {'yes' if ok else '**no**'} |" for f, t, m, ok in rows]
         for family, fam in results["families"].items():
             target, lc5 = TARGETS.get(family), _lc(fam.get("keras"), 5)
+            if (fam.get("keras") or {}).get("corpus") != "multi30k":
+                continue
             if target and lc5 is not None:
                 ok = lc5 >= target["target"]
                 lines.append(f"| {family} | test2016 lowercased BLEU beam 5 ≥ {target['target']} | {lc5:.2f} | {'yes' if ok else '**no**'} |")

@@ -14,7 +14,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 import traceback
 
 from tqdm.auto import tqdm
@@ -30,9 +29,8 @@ def run_worker(spec, log_path=None, timeout=None):
     """Run `zoo.bench.worker` on `spec` in a subprocess.
 
     Returns:
-        The worker's result dict plus `peak_rss_mb`: the subprocess's own
-        maximum resident set size (from `os.wait4`, not shared with the
-        parent or other workers).
+        The worker's result dict (with `peak_rss_mb`, the subprocess's own
+        peak resident memory).
     """
     with tempfile.TemporaryDirectory(prefix="zoo-bench-") as tmp:
         spec_path, result_path = os.path.join(tmp, "spec.json"), os.path.join(tmp, "result.json")
@@ -46,27 +44,19 @@ def run_worker(spec, log_path=None, timeout=None):
                 stderr=log,
                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
             )
-            deadline = time.time() + timeout if timeout else None
-            while True:
-                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-                if pid:
-                    break
-                if deadline and time.time() > deadline:
-                    proc.kill()
-                    pid, status, usage = os.wait4(proc.pid, 0)
-                    proc.returncode = -9
-                    raise RuntimeError(f"worker timed out after {timeout} s")
-                time.sleep(0.05)
-            proc.returncode = os.waitstatus_to_exitcode(status)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise RuntimeError(f"worker timed out after {timeout} s") from None
         finally:
             if log_path:
                 log.close()
         if proc.returncode != 0 or not os.path.exists(result_path):
             raise RuntimeError(f"worker exited with {proc.returncode}" + (f" (log: {log_path})" if log_path else ""))
         with open(result_path, encoding="utf-8") as f:
-            result = json.load(f)
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # Linux: KiB
-    return result
+            return json.load(f)
 
 
 def environment():
@@ -174,7 +164,7 @@ def run_benchmark(
         throughput_steps: int or None. Measured training steps per
             pipeline (default 60; 3 in quick mode).
         skip: stage names to leave out: `baselines`, `ctranslate2`,
-            `throughput`.
+            `throughput`, `jit` (training throughput without XLA only).
 
     Returns:
         The results dict (also in `results.json`).

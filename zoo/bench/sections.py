@@ -69,7 +69,6 @@ def _strip(result):
 @task_section("translation")
 def translation_section(bench, family, run_info):
     """Quality, size, latency, memory, alternatives and training throughput."""
-    from ondevice.tokenizer import WordPieceTokenizer
     from zoo.datasets.parallel_text import load_corpus
     from zoo.evaluation import load_translator
 
@@ -122,10 +121,15 @@ def translation_section(bench, family, run_info):
         state["ct2"] = models
         res["ctranslate2"] = {c: dict(m) for c, m in models.items()}
 
+    def ct2_models():
+        if "ct2" not in state:
+            raise RuntimeError("no CTranslate2 model: its conversion failed (see the CTranslate2 convert row)")
+        return state["ct2"]
+
     def ctranslate2_quality():
         from converters.ctranslate2_converter import CTranslate2Decoder
 
-        for compute, model in state["ct2"].items():
+        for compute, model in ct2_models().items():
             decoder = CTranslate2Decoder(model["dir"], compute_type=compute, threads=2, max_decoding_length=state["translator"].max_target_length)
             scored = score_decoder(decoder, state["detokenize"], state["ids"], state["references"], o["beams"], o["batch_size"], state["keras_greedy"])
             scored.pop("greedy_ids")
@@ -172,11 +176,11 @@ def translation_section(bench, family, run_info):
     if ct2_ok is True:
         for compute in CT2_TYPES:
             stages.append(
-                (f"latency CTranslate2 {compute}", lambda c=compute: latency(f"ctranslate2_{c}", "ctranslate2", state["ct2"][c]["dir"], c))
+                (f"latency CTranslate2 {compute}", lambda c=compute: latency(f"ctranslate2_{c}", "ctranslate2", ct2_models()[c]["dir"], c))
             )
     if "throughput" not in o["skip"]:
         for pipeline in ("bucketed", "padded"):
-            for jit in (False, True):
+            for jit in (False,) if "jit" in o["skip"] else (False, True):
                 stages.append((f"training throughput {pipeline} jit={jit}", lambda p=pipeline, j=jit: throughput(bench, family, p, j)))
     return stages
 

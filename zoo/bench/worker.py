@@ -1,8 +1,9 @@
 """One measurement in a fresh process: `python -m zoo.bench.worker SPEC.json RESULT.json`.
 
-The parent (`zoo.bench.runner.run_worker`) reads this process's peak
-resident memory from `os.wait4`, so every figure belongs to one decoder
-alone; a LiteRT measurement never imports TensorFlow.
+Each measurement runs in its own process (`zoo.bench.runner.run_worker`),
+which reports its own peak resident memory (`VmHWM`), so every figure
+belongs to one decoder alone; a LiteRT measurement never imports
+TensorFlow.
 
 Spec kinds:
     `decode`: `decoder` (`litert` | `keras_cached` | `keras_tutorial` |
@@ -141,6 +142,25 @@ def measure_decode(spec):
     return result
 
 
+def peak_rss_mb():
+    """This process's peak resident set size (`VmHWM`), in MiB.
+
+    Read in the worker itself: `ru_maxrss` of a forked child also counts the
+    parent's pages at fork time, so it would report TensorFlow's memory
+    for every worker.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
 def main(argv=None):
     spec_path, result_path = (argv or sys.argv[1:])[:2]
     with open(spec_path, encoding="utf-8") as f:
@@ -155,6 +175,7 @@ def main(argv=None):
 
         result = measure_training(spec)
     result["tensorflow_imported"] = "tensorflow" in sys.modules
+    result["peak_rss_mb"] = peak_rss_mb()
     from zoo import atomic
 
     atomic.write_json(result_path, result)
