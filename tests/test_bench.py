@@ -17,7 +17,7 @@ def quick_bench(train_tiny, convert_tiny, tmp_path_factory):
     artifacts = [f"{f}:{r}={convert_tiny(r, f)}" for f in ("transformer", "lstm") for r in RECIPES]
     code = main(
         ["bench", "--runs", *runs, "--artifacts", *artifacts, "--out", str(out), "--quick", "--recipes", ",".join(RECIPES)]
-        + ["--max-sentences", "6", "--latency-sentences", "4", "--batch-size", "4", "--throughput-steps", "2"]
+        + ["--max-sentences", "6", "--latency-sentences", "4", "--batch-size", "4", "--throughput-steps", "2", "--skip", "jit"]
     )
     assert code == 0
     with open(out / "results.json", encoding="utf-8") as f:
@@ -57,7 +57,7 @@ def test_quick_bench_measures_every_row(quick_bench):
         # Re-running the whole model per token gives the same greedy tokens.
         assert lat["keras_tutorial"]["greedy_equal_to_keras"] == 1.0
         assert lat["litert_float32"]["greedy_equal_to_keras"] == 1.0
-        assert set(fam["throughput"]) == {"bucketed_jit0", "bucketed_jit1", "padded_jit0", "padded_jit1"}
+        assert set(fam["throughput"]) == {"bucketed_jit0", "padded_jit0"}  # XLA compiles are too slow for the suite
         for entry in fam["throughput"].values():
             assert entry["target_tokens_per_second"] > 0
             assert 0 <= entry["padding_fraction"] < 1

@@ -221,6 +221,7 @@ def throughput(bench, family, pipeline, jit):
         "jit_compile": jit,
         "steps": bench.o["throughput_steps"],
         "warmup": bench.o["throughput_warmup"],
+        "max_seconds": 60 if bench.o["quick"] else 600,
         "threads": os.cpu_count() or 1,
     }
     result = run_worker(spec, bench.log_path)

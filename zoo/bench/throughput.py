@@ -46,14 +46,22 @@ def padded_dataset(pairs, source_tokenizer, target_tokenizer, batch_size, max_so
 
 
 class _StepTimer(keras.callbacks.Callback):
-    def __init__(self, warmup):
+    """Per-batch wall times; stops `fit` once the measured window exceeds `max_seconds`."""
+
+    def __init__(self, warmup, max_seconds=None):
         super().__init__()
-        self.warmup, self.start, self.end = warmup, None, None
+        self.warmup, self.max_seconds = warmup, max_seconds
+        self.durations, self._begin, self._window = [], None, 0.0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._begin = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        if batch == self.warmup - 1:
-            self.start = time.perf_counter()
-        self.end = time.perf_counter()
+        self.durations.append(time.perf_counter() - self._begin)
+        if batch >= self.warmup:
+            self._window += self.durations[-1]
+            if self.max_seconds and self._window > self.max_seconds:
+                self.model.stop_training = True
 
 
 def measure_training(spec):
@@ -64,7 +72,12 @@ def measure_training(spec):
             data are reused, its weights are not), `data` (spec or None),
             `pipeline` (`bucketed` | `padded`), `jit_compile` (bool or
             `"auto"`, Keras' default which `zoo train` uses), `steps`
-            (measured batches) and `warmup` (batches before timing).
+            (measured batches), `warmup` (batches before timing) and
+            optionally `max_seconds` (stop measuring after this long).
+
+    Steps whose batch shape was already seen are "steady state": with
+    `jit_compile` every new shape is an XLA compilation, so the figure over
+    all measured steps and the steady-state figure are both reported.
 
     Returns:
         Dict with tokens/s, padded positions/s, seconds and step counts.
@@ -87,9 +100,9 @@ def measure_training(spec):
         ds = padded_dataset(*args)
     total = spec["warmup"] + spec["steps"]
     batches = list(ds.take(total))  # tokenization and batching done once, outside the timing
-    target_tokens = sum(int(np.count_nonzero(labels.numpy())) for _, labels in batches[spec["warmup"] :])
-    positions = sum(int(np.prod(labels.shape)) for _, labels in batches[spec["warmup"] :])
-    shapes = len({(x["encoder_inputs"].shape[1], labels.shape[1]) for x, labels in batches})
+    tokens = [int(np.count_nonzero(labels.numpy())) for _, labels in batches]
+    positions = [int(np.prod(labels.shape)) for _, labels in batches]
+    shapes = [(x["encoder_inputs"].shape[1], labels.shape[1]) for x, labels in batches]
 
     keras.utils.set_random_seed(0)
     model = family.build_model(config)
@@ -100,25 +113,34 @@ def measure_training(spec):
         metrics=[masked_accuracy],
         jit_compile=spec["jit_compile"],
     )
-    timer = _StepTimer(spec["warmup"])
+    timer = _StepTimer(spec["warmup"], spec.get("max_seconds", 600))
     signature = tf.nest.map_structure(lambda t: tf.TensorSpec((None, None), t.dtype), batches[0])
     feed = tf.data.Dataset.from_generator(lambda: iter(batches), output_signature=signature)
     wall = time.perf_counter()
     model.fit(feed, epochs=1, steps_per_epoch=total, callbacks=[timer], verbose=0)
     wall = time.perf_counter() - wall
-    seconds = timer.end - timer.start
+    measured = range(spec["warmup"], len(timer.durations))
+    steady = [i for i in measured if shapes[i] in shapes[:i]]
+
+    def rate(indices, counts):
+        seconds = sum(timer.durations[i] for i in indices)
+        return sum(counts[i] for i in indices) / seconds if indices and seconds else None
+
+    seconds = sum(timer.durations[i] for i in measured)
     return {
         "family": run_info["family"],
         "pipeline": spec["pipeline"],
         "jit_compile": spec["jit_compile"],
         "jit_compile_resolved": bool(model.jit_compile),
         "batch_size": config.batch_size,
-        "steps": spec["steps"],
+        "steps": len(measured),
         "warmup": spec["warmup"],
-        "distinct_batch_shapes": shapes,
-        "target_tokens_per_second": target_tokens / seconds,
-        "padded_positions_per_second": positions / seconds,
-        "padding_fraction": 1 - target_tokens / positions,
-        "seconds_per_step": seconds / spec["steps"],
+        "distinct_batch_shapes": len(set(shapes[: len(timer.durations)])),
+        "new_shapes_while_measuring": len(measured) - len(steady),
+        "target_tokens_per_second": rate(list(measured), tokens),
+        "steady_state_target_tokens_per_second": rate(steady, tokens),
+        "padded_positions_per_second": rate(list(measured), positions),
+        "padding_fraction": 1 - sum(tokens[i] for i in measured) / sum(positions[i] for i in measured),
+        "seconds_per_step": seconds / max(1, len(measured)),
         "wall_seconds_including_warmup": wall,
     }
