@@ -192,9 +192,9 @@ def _maps_to_ctranslate2(run_dir):
     """True, or why the run's model has no CTranslate2 mapping."""
     with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as f:
         family = json.load(f)["family"]
-    try:
-        import ctranslate2  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("ctranslate2") is None:
         return "ctranslate2 is not installed (pip install '.[bench]')"
     from converters.ctranslate2_converter import CTranslate2Error, _check_supported
     from zoo.families import get_family
