@@ -64,7 +64,7 @@ def test_quick_bench_measures_every_row(quick_bench):
         assert fam["throughput"]["padded_jit0"]["padding_fraction"] > fam["throughput"]["bucketed_jit0"]["padding_fraction"]
     ct2 = results["families"]["transformer"]["ctranslate2"]
     assert ct2["float32"]["greedy_sentence_agreement_with_keras"] == 1.0
-    assert ct2["float32"]["exact_match"] == 1.0
+    assert results["families"]["transformer"]["ctranslate2_quality"]["float32"]["exact_match"] == 1.0
     assert results["families"]["transformer"]["latency"]["ctranslate2_int8"]["beams"]["1"]["ms_per_token"] > 0
     assert "no CTranslate2 mapping" in results["families"]["lstm"]["ctranslate2"]["not_applicable"]
 
@@ -74,3 +74,18 @@ def test_bench_bad_arguments_are_one_line_errors(tmp_path, capsys):
     assert "--runs must be KEY=PATH" in capsys.readouterr().err
     assert main(["bench", "--runs", f"transformer={tmp_path}", "--out", str(tmp_path)]) == 2
     assert "no model.keras" in capsys.readouterr().err
+
+
+def test_resume_restores_measured_stages(quick_bench, train_tiny):
+    out, results = quick_bench
+    code = main(
+        ["bench", "--runs", f"transformer={train_tiny('transformer')}", "--out", str(out), "--quick", "--resume"]
+        + ["--recipes", ",".join(RECIPES), "--skip", "jit,ctranslate2"]
+    )
+    assert code == 0
+    with open(out / "results.json", encoding="utf-8") as f:
+        resumed = json.load(f)["families"]["transformer"]
+    before = results["families"]["transformer"]
+    assert resumed["keras"] == before["keras"] and resumed["recipes"] == before["recipes"]
+    assert resumed["latency"]["litert_float32"] == before["latency"]["litert_float32"]
+    assert resumed["throughput"] == before["throughput"]

@@ -78,6 +78,8 @@ def _bench(args):
         latency_sentences=args.latency_sentences,
         batch_size=args.batch_size,
         throughput_steps=args.throughput_steps,
+        latency_rounds=args.latency_rounds,
+        resume=args.resume,
         skip=args.skip.split(",") if args.skip else (),
     )
     print(f"benchmark report written to {os.path.join(args.out, 'BENCHMARKS.md')}")
@@ -133,6 +135,8 @@ def build_parser():
     p.add_argument("--latency-sentences", type=int, default=None, help="fixed latency sample (default 100)")
     p.add_argument("--batch-size", type=int, default=32, help="the larger batch")
     p.add_argument("--throughput-steps", type=int, default=None, help="measured training steps per pipeline")
+    p.add_argument("--latency-rounds", type=int, default=None, help="rounds per decoder, fastest kept (default 3)")
+    p.add_argument("--resume", action="store_true", help="reuse the stages already measured in the work directory")
     p.add_argument("--skip", default=None, help="comma-separated: baselines, ctranslate2, throughput, jit")
     p.set_defaults(func=_bench)
 

@@ -24,6 +24,15 @@ LATENCY_LABELS = {
 }
 
 
+def _ct2(fam):
+    """CTranslate2 conversion figures merged with their BLEU, per compute type."""
+    out = {}
+    for compute, conversion in (fam.get("ctranslate2") or {}).items():
+        if isinstance(conversion, dict):
+            out[compute] = {**conversion, **((fam.get("ctranslate2_quality") or {}).get(compute) or {})}
+    return out
+
+
 def _label(name):
     return LATENCY_LABELS.get(name) or f"LiteRT split signatures, `{name.removeprefix('litert_')}`"
 
@@ -51,10 +60,11 @@ def _errors(family_results):
             if "error" in value:
                 found.append((prefix, value["error"]))
             for k, v in value.items():
-                if k != "error":
+                if k not in ("error", "latency_rounds"):
                     walk(f"{prefix} / {k}" if prefix else k, v)
 
     walk("", family_results)
+    found += [("stage", e["error"]) for e in family_results.get("errors", [])]
     return found
 
 
@@ -142,8 +152,10 @@ def _family_tables(family, fam):
             f"| LiteRT `{recipe}` | {size:.2f} MB | {frac} | {_bleu(r, 1)} | {_bleu(r, 5)} | {_f(delta, 2)} | "
             f"{_f(r.get('exact_match'), 3)} | {_f(parity, 4)} |"
         )
-    for compute, r in (fam.get("ctranslate2") or {}).items():
-        if not isinstance(r, dict) or "beams" not in r:
+    for compute, r in _ct2(fam).items():
+        if "beams" not in r:
+            if "error" in r:
+                lines.append(f"| CTranslate2 `{compute}` | not measured: {r['error']} | | | | | | |")
             continue
         lines.append(
             f"| CTranslate2 `{compute}` | {r['model_bytes'] / 1e6:.2f} MB | – | {_bleu(r, 1)} | {_bleu(r, 5)} | "
@@ -160,17 +172,20 @@ def _family_tables(family, fam):
         lines += [
             f"### Speed and memory, side by side ({n} fixed test sentences, same weights, 1 thread)",
             "",
+            "Every decoder runs once per round, round after round; each keeps its fastest round (by greedy mean per "
+            "sentence), so a burst of load from other processes does not fall on one decoder only.",
+            "",
             "Per sentence: wall time of one sentence at batch 1 (tokenized ids in, ids out). Per token: total time / "
             "decode steps (generated tokens + the end token). Peak RSS: the measuring subprocess's own maximum "
             "resident memory (model load + all its runs).",
             "",
             "| decoder | greedy p50 / p95 ms | greedy ms/token | beam 5 p50 / p95 ms | beam 5 ms/token | "
-            "batch greedy ms/sentence | batch ms/token | peak RSS | greedy = Keras |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            "batch greedy ms/sentence | batch ms/token | peak RSS | greedy = Keras | greedy mean ms per round (load avg) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for name, r in lat.items():
             if "error" in r:
-                lines.append(f"| {_label(name)} | not measured: {r['error']} | | | | | | | |")
+                lines.append(f"| {_label(name)} | not measured: {r['error']} | | | | | | | | |")
                 continue
             g, b5 = r["beams"].get("1", {}), r["beams"].get("5")
             batch = g.get("batch") or {}
@@ -180,6 +195,9 @@ def _family_tables(family, fam):
                 + f" | {_f(batch.get('ms_per_sentence'), 1)} (batch {batch.get('batch_size', '–')}) | {_f(batch.get('ms_per_token'), 2)} | "
                 f"{r['peak_rss_mb']:.0f} MB | "
                 + ("reference" if name == "keras_cached" else _f(r.get("greedy_equal_to_keras"), 3))
+                + " | "
+                + ", ".join(f"{m:.1f}" for m in r.get("rounds_greedy_mean_ms", []))
+                + (f" (best round at {r['load_average_before'][0]:.1f})" if r.get("load_average_before") else "")
                 + " |"
             )
         lines.append("")
@@ -289,11 +307,7 @@ def plot_bleu_vs_size(results, path):
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for family, fam in results["families"].items():
         points = [(r["model_bytes"] / 1e6, _lc(r, 5), name) for name, r in fam.get("recipes", {}).items() if "model_bytes" in r and _lc(r, 5) is not None]
-        points += [
-            (r["model_bytes"] / 1e6, _lc(r, 5), f"CT2 {name}")
-            for name, r in (fam.get("ctranslate2") or {}).items()
-            if isinstance(r, dict) and "beams" in r
-        ]
+        points += [(r["model_bytes"] / 1e6, _lc(r, 5), f"CT2 {name}") for name, r in _ct2(fam).items() if "beams" in r]
         if not points:
             continue
         ax.scatter([p[0] for p in points], [p[1] for p in points], label=family)

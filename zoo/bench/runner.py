@@ -95,21 +95,53 @@ class Bench:
         os.makedirs(self.work_dir, exist_ok=True)
         self.log_path = os.path.join(self.work_dir, "workers.log")
         self.results = {"options": dict(options, recipes=list(recipes), data=data), "environment": environment(), "families": {}}
+        self.previous = {}
+        if options.get("resume") and os.path.exists(os.path.join(self.work_dir, RESULTS_FILE)):
+            with open(os.path.join(self.work_dir, RESULTS_FILE), encoding="utf-8") as f:
+                self.previous = json.load(f)
+            for family, fam in self.previous.get("families", {}).items():
+                if "latency_reference_outputs" in fam:  # the tokens restored latency rounds were checked against
+                    self.results["families"].setdefault(family, {})["latency_reference_outputs"] = fam["latency_reference_outputs"]
         self.bar = None
 
-    def stage(self, name, fn, *args):
-        """Run one stage; an exception becomes `{"error": ...}`."""
-        self.bar.set_description(name)
-        try:
-            value = fn(*args)
-        except Exception as e:  # recorded in the report: "could not be measured"
-            with open(self.log_path, "a", encoding="utf-8") as f:
-                f.write(f"--- {name}\n{traceback.format_exc()}\n")
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            value = {"error": f"{type(e).__name__}: {first[:300]}"}
+    def _previous(self, family, path):
+        value = self.previous.get("families", {}).get(family, {})
+        for key in path:
+            if not isinstance(value, dict) or key not in value:
+                return None
+            value = value[key]
+        return value if isinstance(value, dict) and "error" not in value else None
+
+    def stage(self, family, name, fn, path=None):
+        """Run one stage (or restore it with `resume`); a failure is recorded.
+
+        The failure goes to `results[families][family][*path]` as
+        `{"error": ...}` (and its traceback to `workers.log`), so the report
+        says what could not be measured and the run goes on.
+        """
+        self.bar.set_description(f"{family}: {name}")
+        target = self.results["families"].setdefault(family, {})
+        previous = self._previous(family, path) if path and self.o.get("resume") else None
+        if previous is not None:
+            for key in path[:-1]:
+                target = target.setdefault(key, {})
+            target[path[-1]] = previous
+        else:
+            try:
+                fn()
+            except Exception as e:  # recorded in the report: "could not be measured"
+                with open(self.log_path, "a", encoding="utf-8") as f:
+                    f.write(f"--- {family}: {name}\n{traceback.format_exc()}\n")
+                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                error = {"error": f"{name}: {type(e).__name__}: {first[:300]}"}
+                if path:
+                    for key in path[:-1]:
+                        target = target.setdefault(key, {})
+                    target[path[-1]] = error
+                else:
+                    target.setdefault("errors", []).append(error)
         self.bar.update(1)
         self.save()
-        return value
 
     def save(self):
         atomic.write_json(os.path.join(self.work_dir, RESULTS_FILE), self.results)
@@ -139,7 +171,9 @@ def run_benchmark(
     batch_size=32,
     beams=(1, 5),
     throughput_steps=None,
+    latency_rounds=None,
     skip=(),
+    resume=False,
 ):
     """Measure every family x recipe and the alternatives; write the report.
 
@@ -163,6 +197,11 @@ def run_benchmark(
         beams: beam sizes for BLEU and latency.
         throughput_steps: int or None. Measured training steps per
             pipeline (default 60; 3 in quick mode).
+        latency_rounds: int or None. Rounds of latency measurements; each
+            decoder keeps its fastest (default 3; 1 in quick mode).
+        resume: bool. Restore the stages already measured in
+            `work_dir/results.json` (a rerun after an interruption, or after
+            adding a family) instead of measuring them again.
         skip: stage names to leave out: `baselines`, `ctranslate2`,
             `throughput`, `jit` (training throughput without XLA only).
 
@@ -181,6 +220,8 @@ def run_benchmark(
         "throughput_warmup": 2 if quick else 8,
         "num_verify": 16 if quick else 64,
         "warmup": 1 if quick else 3,
+        "latency_rounds": latency_rounds or (1 if quick else 3),
+        "resume": resume,
         "skip": list(skip),
     }
     bench = Bench(runs, out_dir, data, artifacts, work_dir, recipes, options)
@@ -188,8 +229,8 @@ def run_benchmark(
     total = sum(len(stages) for stages in plans.values()) + 1
     with tqdm(total=total, desc="bench", bar_format="{desc}: {n}/{total} {bar} {elapsed}") as bench.bar:
         for family, stages in plans.items():
-            for name, fn in stages:
-                bench.stage(f"{family}: {name}", fn)
+            for name, fn, path in stages:
+                bench.stage(family, name, fn, path)
         bench.bar.set_description("report")
         report.write_report(bench.results, out_dir)
         bench.bar.update(1)
