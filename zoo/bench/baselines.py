@@ -5,8 +5,9 @@
   K/V cache (`zoo.keras_step_model.KerasStepModel`), same search code.
 - `KerasTutorialDecoder`: the Keras/TensorFlow tutorial approach: the whole
   teacher-forced model `model(...)` re-run on the growing prefix for every
-  new token (greedy), the encoder included. Compiled with `tf.function`
-  (relaxed shapes), so it is the tutorial's fastest form, not a strawman.
+  new token (greedy), the encoder included. Eager, as the tutorials run it
+  interactively, or compiled with `tf.function` (relaxed shapes), the
+  approach's fastest form.
 - `converters.ctranslate2_converter.CTranslate2Decoder`: CTranslate2.
 
 Only `LiteRTDecoder` is importable without TensorFlow.
@@ -66,9 +67,15 @@ class KerasCachedDecoder(_SearchDecoder):
 
 
 class KerasTutorialDecoder:
-    """Greedy decoding that re-runs the full teacher-forced model per token."""
+    """Greedy decoding that re-runs the full teacher-forced model per token.
 
-    def __init__(self, model):
+    Args:
+        model: a zoo Keras model (`call` takes `encoder_inputs` and
+            `decoder_inputs`).
+        compiled: bool. Wrap the per-token call in `tf.function`.
+    """
+
+    def __init__(self, model, compiled=True):
         import tensorflow as tf
 
         from zoo.text_tokenizer import END_ID, PAD_ID, START_ID
@@ -76,12 +83,11 @@ class KerasTutorialDecoder:
         self.special = {"pad": PAD_ID, "start": START_ID, "end": END_ID}
         self.max_steps = model.max_target_length
 
-        @tf.function(reduce_retracing=True)
         def last_logits(source_ids, decoder_ids):
             logits = model({"encoder_inputs": source_ids, "decoder_inputs": decoder_ids}, training=False)
             return logits[:, -1, :]  # (batch, vocab)
 
-        self._last_logits = last_logits
+        self._last_logits = tf.function(last_logits, reduce_retracing=True) if compiled else last_logits
 
     def translate_ids(self, id_lists, beam_size=1, length_penalty=1.0):
         if beam_size != 1:
@@ -92,7 +98,7 @@ class KerasTutorialDecoder:
         done = np.zeros((batch,), bool)
         outputs = [[] for _ in range(batch)]
         for _ in range(self.max_steps):
-            token = np.argmax(self._last_logits(source, prefix).numpy(), axis=-1).astype(np.int32)
+            token = np.argmax(np.asarray(self._last_logits(source, prefix)), axis=-1).astype(np.int32)
             for b in np.flatnonzero(~done):
                 if token[b] == self.special["end"]:
                     done[b] = True

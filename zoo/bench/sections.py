@@ -209,6 +209,7 @@ def translation_section(bench, family, run_info):
         decoders.append((f"litert_{recipe}", "litert", lambda r=recipe: bench.artifact(family, r), None, None))
     if "baselines" not in o["skip"]:
         decoders.append(("keras_tutorial", "keras_tutorial", lambda: run_dir, None, [1]))
+        decoders.append(("keras_tutorial_eager", "keras_tutorial_eager", lambda: run_dir, None, [1]))
     if ct2_ok is True:
         for compute in CT2_TYPES:
             decoders.append((f"ctranslate2_{compute}", "ctranslate2", lambda c=compute: ct2_dir(c), compute, None))

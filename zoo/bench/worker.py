@@ -50,6 +50,8 @@ def make_decoder(spec):
     from zoo.training import load_run
 
     model = load_run(spec["path"])[0]
+    if kind == "keras_tutorial_eager":
+        return KerasTutorialDecoder(model, compiled=False)
     return {"keras_cached": KerasCachedDecoder, "keras_tutorial": KerasTutorialDecoder}[kind](model)
 
 
