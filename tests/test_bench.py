@@ -45,7 +45,7 @@ def test_quick_bench_measures_every_row(quick_bench):
         # float32 LiteRT decodes exactly like Keras (same search code).
         assert fam["recipes"]["float32"]["exact_match"] == 1.0
         lat = fam["latency"]
-        expected = {"keras_cached", "keras_tutorial", *(f"litert_{r}" for r in RECIPES)}
+        expected = {"keras_cached", "keras_tutorial", "keras_tutorial_eager", *(f"litert_{r}" for r in RECIPES)}
         assert expected <= set(lat)
         for name, entry in lat.items():
             assert entry["peak_rss_mb"] > 10, name
@@ -56,6 +56,7 @@ def test_quick_bench_measures_every_row(quick_bench):
         assert lat["keras_cached"]["tensorflow_imported"] is True
         # Re-running the whole model per token gives the same greedy tokens.
         assert lat["keras_tutorial"]["greedy_equal_to_keras"] == 1.0
+        assert lat["keras_tutorial_eager"]["greedy_equal_to_keras"] == 1.0
         assert lat["litert_float32"]["greedy_equal_to_keras"] == 1.0
         assert set(fam["throughput"]) == {"bucketed_jit0", "padded_jit0"}  # XLA compiles are too slow for the suite
         for entry in fam["throughput"].values():

@@ -17,6 +17,8 @@ import os
 import sys
 import time
 
+import numpy as np
+
 
 def _limit_threads(threads):
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
@@ -79,6 +81,42 @@ class TimedStepModel:
         return out
 
 
+def invoke_overhead(step_model, source_ids, calls=100):
+    """Split one LiteRT `decode_step` call (batch 1) into copying and compute.
+
+    Times the signature runner call (resize + copy inputs in, invoke, copy
+    outputs out) against `Invoke` alone on the same, already set inputs.
+    """
+    tensors = step_model.encode(np.asarray(source_ids, np.int32))
+    token = np.asarray([2], np.int32)
+    for step in range(4):  # a few real steps: a partly filled cache
+        out = step_model.decode_step(token, step, tensors)
+        token = np.argmax(out.pop("logits"), -1).astype(np.int32)
+        tensors.update(out)
+    feeds = {t.name: tensors[t.name] for t in step_model.decoder_tensors}
+    feeds[step_model._token_name] = token
+    feeds[step_model._step_name] = np.asarray(4, step_model._dtypes[step_model._step_name])
+    runner = step_model._decode
+    runner(**feeds)
+    start = time.perf_counter()
+    for _ in range(calls):
+        outputs = runner(**feeds)
+    call_ms = 1000 * (time.perf_counter() - start) / calls
+    wrapper, subgraph = runner._interpreter_wrapper, runner._subgraph_index
+    start = time.perf_counter()
+    for _ in range(calls):
+        wrapper.Invoke(subgraph)
+    invoke_ms = 1000 * (time.perf_counter() - start) / calls
+    moved = sum(v.nbytes for v in feeds.values()) + sum(v.nbytes for v in outputs.values())
+    ops = step_model.manifest.data.get("ops", {}).get("decode_step", {})
+    return {
+        "call_ms": call_ms,
+        "invoke_only_ms": invoke_ms,
+        "bytes_copied_per_call": moved,
+        "decode_step_ops": sum(ops.values()) if isinstance(ops, dict) else None,
+    }
+
+
 def _percentile(values, q):
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
@@ -117,6 +155,10 @@ def measure_decode(spec):
                 "search_share": 1 - (timed.decode_seconds + timed.encode_seconds) / total,
                 "ms_per_decode_step": 1000 * timed.decode_seconds / max(1, timed.decode_calls),
             }
+            try:
+                result["profile"]["single_call"] = invoke_overhead(timed.model, [sentences[len(sentences) // 2]])
+            except AttributeError as e:  # private runner API of another LiteRT version
+                result["profile"]["single_call"] = {"error": str(e)}
         steps = _steps(outputs, max_steps)
         entry = {
             "sentences": len(sentences),
