@@ -53,10 +53,15 @@ def run_worker(spec, log_path=None, timeout=None):
         finally:
             if log_path:
                 log.close()
-        if proc.returncode != 0 or not os.path.exists(result_path):
+        result = None
+        if os.path.exists(result_path):
+            with open(result_path, encoding="utf-8") as f:
+                result = json.load(f)
+        if result is not None and "error" in result:
+            raise RuntimeError(result["error"])
+        if proc.returncode != 0 or result is None:
             raise RuntimeError(f"worker exited with {proc.returncode}" + (f" (log: {log_path})" if log_path else ""))
-        with open(result_path, encoding="utf-8") as f:
-            return json.load(f)
+        return result
 
 
 def environment():

@@ -205,23 +205,34 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+def _error_line(error):
+    """The informative line of an exception (TF errors start with a generic one)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    line = next((x for x in lines if "XLA" in x), None) or (lines[0] if lines else "")
+    return f"{type(error).__name__}: {line[:300]}"
+
+
 def main(argv=None):
+    from zoo import atomic
+
     spec_path, result_path = (argv or sys.argv[1:])[:2]
     with open(spec_path, encoding="utf-8") as f:
         spec = json.load(f)
     _limit_threads(spec.get("threads", 1))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if spec["kind"] == "decode":
-        result = measure_decode(spec)
-    else:
-        _tensorflow(spec.get("threads", 1))
-        from zoo.bench.throughput import measure_training
+    try:
+        if spec["kind"] == "decode":
+            result = measure_decode(spec)
+        else:
+            _tensorflow(spec.get("threads", 1))
+            from zoo.bench.throughput import measure_training
 
-        result = measure_training(spec)
+            result = measure_training(spec)
+    except Exception as e:
+        atomic.write_json(result_path, {"error": _error_line(e)})
+        raise
     result["tensorflow_imported"] = "tensorflow" in sys.modules
     result["peak_rss_mb"] = peak_rss_mb()
-    from zoo import atomic
-
     atomic.write_json(result_path, result)
 
 
