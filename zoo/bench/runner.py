@@ -8,6 +8,7 @@ subprocess (`zoo.bench.worker`). Each measurement that fails is recorded with
 its error, so the report says what could not be measured instead of stopping.
 """
 
+import copy
 import json
 import os
 import platform
@@ -104,9 +105,9 @@ class Bench:
         if options.get("resume") and os.path.exists(os.path.join(self.work_dir, RESULTS_FILE)):
             with open(os.path.join(self.work_dir, RESULTS_FILE), encoding="utf-8") as f:
                 self.previous = json.load(f)
-            for family, fam in self.previous.get("families", {}).items():
-                if "latency_reference_outputs" in fam:  # the tokens restored latency rounds were checked against
-                    self.results["families"].setdefault(family, {})["latency_reference_outputs"] = fam["latency_reference_outputs"]
+            # Start from everything measured before, so a run interrupted again
+            # (or one measuring fewer families) never drops earlier figures.
+            self.results["families"] = copy.deepcopy(self.previous.get("families", {}))
         self.bar = None
 
     def _previous(self, family, path):
