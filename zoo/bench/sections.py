@@ -154,7 +154,7 @@ def translation_section(bench, family, run_info):
         scored.pop("greedy_ids")
         res.setdefault("ctranslate2_quality", {})[compute] = scored
 
-    def latency(name, round_index, decoder, path_fn, compute_type=None, beams=None):
+    def latency(name, round_index, decoder, path_fn, compute_type=None, beams=None, max_seconds=None):
         from zoo.bench.runner import run_worker
 
         spec = {
@@ -168,6 +168,7 @@ def translation_section(bench, family, run_info):
             "batch_size": o["batch_size"],
             "warmup": o["warmup"],
             "max_steps": state["translator"].max_target_length,
+            "max_seconds": max_seconds,
         }
         load = [round(x, 2) for x in os.getloadavg()]
         result = run_worker(spec, bench.log_path)
@@ -177,7 +178,7 @@ def translation_section(bench, family, run_info):
             res.setdefault("latency_reference_outputs", greedy.get("outputs"))
         reference = res.get("latency_reference_outputs")
         if decoder != "keras_cached" and greedy.get("outputs") is not None and reference is not None:
-            result["greedy_equal_to_keras"] = sum(a == b for a, b in zip(greedy["outputs"], reference)) / len(reference)
+            result["greedy_equal_to_keras"] = sum(a == b for a, b in zip(greedy["outputs"], reference)) / len(greedy["outputs"])
         res.setdefault("latency_rounds", {}).setdefault(name, {})[str(round_index)] = _strip(result)
 
     def latency_summary():
@@ -204,21 +205,22 @@ def translation_section(bench, family, run_info):
 
     decoders = []
     if "baselines" not in o["skip"]:
-        decoders.append(("keras_cached", "keras_cached", lambda: run_dir, None, None))
+        decoders.append(("keras_cached", "keras_cached", lambda: run_dir, None, None, None))
     for recipe in bench.recipes:
-        decoders.append((f"litert_{recipe}", "litert", lambda r=recipe: bench.artifact(family, r), None, None))
+        decoders.append((f"litert_{recipe}", "litert", lambda r=recipe: bench.artifact(family, r), None, None, None))
     if "baselines" not in o["skip"]:
-        decoders.append(("keras_tutorial", "keras_tutorial", lambda: run_dir, None, [1]))
-        decoders.append(("keras_tutorial_eager", "keras_tutorial_eager", lambda: run_dir, None, [1]))
+        decoders.append(("keras_tutorial", "keras_tutorial", lambda: run_dir, None, [1], None))
+        # Eager re-running can take seconds per sentence: bounded, first sentences only.
+        decoders.append(("keras_tutorial_eager", "keras_tutorial_eager", lambda: run_dir, None, [1], 20 if o["quick"] else 120))
     if ct2_ok is True:
         for compute in CT2_TYPES:
-            decoders.append((f"ctranslate2_{compute}", "ctranslate2", lambda c=compute: ct2_dir(c), compute, None))
+            decoders.append((f"ctranslate2_{compute}", "ctranslate2", lambda c=compute: ct2_dir(c), compute, None, None))
     for round_index in range(o["latency_rounds"]):
-        for name, kind, path_fn, compute, beams in decoders:
+        for name, kind, path_fn, compute, beams, limit in decoders:
             stages.append(
                 (
                     f"latency {name} (round {round_index + 1}/{o['latency_rounds']})",
-                    lambda n=name, i=round_index, k=kind, p=path_fn, c=compute, b=beams: latency(n, i, k, p, c, b),
+                    lambda n=name, i=round_index, k=kind, p=path_fn, c=compute, b=beams, m=limit: latency(n, i, k, p, c, b, m),
                     ("latency_rounds", name, str(round_index)),
                 )
             )
