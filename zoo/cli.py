@@ -9,10 +9,42 @@ import os
 import sys
 
 
+def config_overrides(family, preset, items):
+    """`--set FIELD=VALUE` strings -> typed config overrides for `family`.
+
+    Values are cast to the type of the preset's field (`true`/`false` for
+    booleans); an unknown field is an error naming the known ones.
+    """
+    import dataclasses
+
+    from zoo.families import get_family
+
+    base = get_family(family).get_preset(preset)
+    fields = {f.name for f in dataclasses.fields(base)}
+    overrides = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key, raw = key.strip(), raw.strip()
+        if not sep or key not in fields:
+            raise ValueError(f"--set {item!r}: expected FIELD=VALUE with FIELD one of {', '.join(sorted(fields))}")
+        kind = type(getattr(base, key))
+        try:
+            if kind is bool:
+                if raw.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError
+                overrides[key] = raw.lower() in ("true", "1")
+            else:
+                overrides[key] = kind(raw)
+        except ValueError:
+            raise ValueError(f"--set {item!r}: {key} must be {kind.__name__}") from None
+    return overrides
+
+
 def _train(args):
     from zoo.training import train
 
-    overrides = {k: v for k, v in (("batch_size", args.batch_size), ("learning_rate", args.learning_rate)) if v}
+    overrides = config_overrides(args.family, args.preset, args.set)
+    overrides.update({k: v for k, v in (("batch_size", args.batch_size), ("learning_rate", args.learning_rate)) if v})
     train(
         args.family,
         args.out,
@@ -58,14 +90,21 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a model with Keras fit")
-    p.add_argument("family", help="model family, e.g. transformer")
-    p.add_argument("--preset", default="small", help="tiny | mini | small | base")
+    p.add_argument("family", help="model family: transformer | lstm")
+    p.add_argument("--preset", default="small", help="tiny | mini | small (| base for the transformer)")
     p.add_argument("--data", default=None, help="data spec (default: bundled Tatoeba en-es subset)")
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--learning-rate", type=float, default=None)
     p.add_argument("--max-train-pairs", type=int, default=None, help="use only the first N training pairs")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a config field, e.g. --set attention=bahdanau --set input_feeding=false",
+    )
     p.set_defaults(func=_train)
 
     p = sub.add_parser("eval", help="sacreBLEU of a run or an artifact")
