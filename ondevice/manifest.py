@@ -122,6 +122,11 @@ def validate(data):
     missing = sorted(t["name"] for t in decode_inputs if t["role"] in ("memory", "state") and t["name"] not in encode_outputs)
     if missing:
         raise ArtifactError(f"manifest.json: decode_step inputs {missing} are not produced by encode")
+    no_axis = sorted(
+        t["name"] for t in decode_inputs if t["role"] in ("memory", "state") and not isinstance(t.get("batch_axis"), int)
+    )
+    if no_axis:
+        raise ArtifactError(f"manifest.json: decode_step inputs {no_axis} have no 'batch_axis' (beam search needs it)")
 
 
 def load_manifest(directory, check_sha256=True):

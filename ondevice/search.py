@@ -117,9 +117,9 @@ def beam_search(
         vocab = log_probs.shape[-1]
         candidates = (scores[:, :, None] + log_probs).reshape(batch, k * vocab)
         n_top = min(2 * k, k * vocab)
-        top = np.argpartition(-candidates, n_top - 1, axis=1)[:, :n_top]
-        order = np.argsort(-np.take_along_axis(candidates, top, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)  # (batch, 2k), best first
+        # Best first; exact ties go to the lower (beam, token) index, so every
+        # runtime (the Kotlin core too) picks the same hypotheses.
+        top = np.argsort(-candidates, axis=1, kind="stable")[:, :n_top]  # (batch, 2k)
 
         new_scores = np.full((batch, k), -np.inf)
         new_tokens = np.zeros((batch, k), np.int32)

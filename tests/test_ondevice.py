@@ -70,3 +70,15 @@ def test_bad_artifacts_are_clear_errors(convert_tiny, tmp_path):
     (bad / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="decode_step"):
         load_manifest(str(bad))
+
+
+def test_state_without_batch_axis_is_refused(convert_tiny, tmp_path):
+    bad = tmp_path / "no_axis"
+    shutil.copytree(convert_tiny("float32", "lstm"), bad)
+    manifest = json.loads((bad / "manifest.json").read_text())
+    for tensor in manifest["signatures"]["decode_step"]["inputs"]:
+        if tensor["name"] == "h_0":
+            del tensor["batch_axis"]
+    (bad / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="batch_axis"):
+        load_manifest(str(bad))
