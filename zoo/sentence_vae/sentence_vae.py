@@ -141,7 +141,7 @@ class SentenceVAE(keras.Model):
         for layer in self.encoder_layers:
             x = layer(x, padding_mask=mask, training=training)
         x = self.encoder_norm(x)
-        weights = ops.cast(mask, x.dtype)[:, :, None]  # (batch, src, 1)
+        weights = ops.expand_dims(ops.cast(mask, x.dtype), -1)  # (batch, src, 1)
         pooled = ops.sum(x * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)  # (batch, hidden)
         return self.z_mean_dense(pooled), self.z_log_var_dense(pooled)
 
@@ -170,7 +170,7 @@ class SentenceVAE(keras.Model):
             decoder_ids = self._drop_words(decoder_ids)
         init = self.decode_init(z)
         x = self.decoder_embedding(decoder_ids)  # (batch, tgt, embedding)
-        context = ops.zeros_like(x) + init["latent_context"][:, None, :]  # (batch, tgt, embedding)
+        context = ops.zeros_like(x) + ops.expand_dims(init["latent_context"], 1)  # (batch, tgt, embedding)
         x = self.decoder_dropout(ops.concatenate([x, context], axis=-1), training=training)
         x = self.decoder_lstm(x, initial_state=[init["h"], init["c"]], training=training)  # (batch, tgt, units)
         return self.output_projection(x), z_mean, z_log_var

@@ -3,7 +3,7 @@
 The sentences are the *source* side of any `--data` corpus
 (`zoo.datasets.parallel_text`): without `--data` the English side of the
 bundled Tatoeba subset, with `--data ../shared/data/multi30k:en-de` the
-English Multi30k captions. Duplicate training sentences are dropped.
+English Multi30k captions (`zoo.datasets.sentences`).
 """
 
 import dataclasses
@@ -12,19 +12,12 @@ import os
 import keras
 
 from zoo import atomic
-from zoo.datasets.parallel_text import load_corpus
+from zoo.datasets.sentences import load_sentences
 from zoo.datasets.pipeline import make_dataset
 from zoo.sentence_vae.sentence_vae import SentenceVAE
 from zoo.sentence_vae.sentence_vae_config import get_preset
 from zoo.text_tokenizer import make_tokenizer, read_vocabulary, train_vocabulary
 from zoo.vae_training import VOCAB_FILE, fit_run, with_cardinality
-
-
-def sentence_corpus(data=None):
-    """`(train, val, test, corpus)` sentence lists of the source side of `data`."""
-    corpus = load_corpus(data)
-    train = list(dict.fromkeys(s for s, _ in corpus.train))
-    return train, [s for s, _ in corpus.val], [s for s, _ in corpus.test], corpus
 
 
 def sentence_dataset(sentences, tokenizer, batch_size, max_length, shuffle):
@@ -50,7 +43,8 @@ def train(run_dir, preset="small", data=None, epochs=None, overrides=None, max_t
     if epochs is not None:
         overrides["epochs"] = epochs
     config = get_preset(preset, **overrides)
-    train_sentences, val_sentences, _, corpus = sentence_corpus(data)
+    corpus = load_sentences(data)
+    train_sentences, val_sentences = corpus.train, corpus.val
     if max_train_pairs:
         train_sentences = train_sentences[:max_train_pairs]
     os.makedirs(run_dir, exist_ok=True)
@@ -74,7 +68,7 @@ def train(run_dir, preset="small", data=None, epochs=None, overrides=None, max_t
         "preset": preset,
         "data": data or "default",
         "corpus": corpus.name,
-        "source_lang": corpus.source_lang,
+        "source_lang": corpus.language,
         "train_sentences": len(train_sentences),
         "steps_per_epoch": int(train_ds.cardinality().numpy()),
     }

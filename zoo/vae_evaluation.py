@@ -1,0 +1,82 @@
+"""`zoo eval` of a VAE run (Keras) or artifact (LiteRT).
+
+Both are evaluated by the on-device code (`ondevice.vae`) over a signature
+runner, so the figures of a run and of its artifacts compare directly.
+Text VAE: NLL bound (-ELBO) per sentence and per token, perplexity bound,
+reconstruction, KL and active units. Image VAE: reconstruction loss, KL,
+-ELBO, mean pixel error and active units.
+"""
+
+import json
+import os
+
+from ondevice.manifest import MANIFEST_FILE, load_manifest
+
+VAE_TASKS = ("text_vae", "image_vae")
+
+
+def _task(path):
+    if os.path.exists(os.path.join(path, MANIFEST_FILE)):
+        return load_manifest(path).task
+    run_file = os.path.join(path, "run.json")
+    if os.path.exists(run_file):
+        with open(run_file, encoding="utf-8") as f:
+            return json.load(f).get("task", "translation")
+    return None
+
+
+def is_vae(path):
+    """True if `path` is a VAE run or artifact directory."""
+    return _task(path) in VAE_TASKS
+
+
+def load_vae(path):
+    """`(vae, task, data_spec)`: an `ondevice.vae` model over LiteRT (artifact) or Keras (run)."""
+    from ondevice.vae import ImageVAE, TextVAE
+
+    task = _task(path)
+    if os.path.exists(os.path.join(path, MANIFEST_FILE)):
+        model = TextVAE.from_artifact(path) if task == "text_vae" else ImageVAE.from_artifact(path)
+        return model, task, None
+    from converters.tasks import get_task
+    from zoo.training import load_run
+
+    model, run_info, _, _ = load_run(path)
+    converter_task = get_task(task)(model, path, run_info, None, 0, 0, 64)
+    return converter_task.keras_vae, task, run_info.get("data")
+
+
+def evaluate_vae(path, data=None, split="val", max_examples=None, seed=0):
+    """Evaluate a VAE on a data split; returns `(task, figures)`."""
+    model, task, run_data = load_vae(path)
+    spec = data or run_data
+    if task == "text_vae":
+        from zoo.datasets.sentences import load_sentences
+
+        examples = load_sentences(spec).split(split)
+    else:
+        from zoo.datasets.images import load_images
+
+        examples = load_images(spec).split(split)
+    examples = examples[: max_examples or None]
+    if not len(examples):
+        raise ValueError(f"the {split} split is empty")
+    return task, model.evaluate(examples, seed=seed)
+
+
+def print_vae_evaluation(path, data=None, split="val", max_examples=None):
+    task, r = evaluate_vae(path, data, split, max_examples)
+    if task == "text_vae":
+        print(
+            f"{r['sentences']} sentences ({split}): NLL bound (-ELBO) {r['nll_bound']:.2f} nats/sentence "
+            f"= {r['nll_bound_per_token']:.3f} nats/token (perplexity <= {r['perplexity_bound']:.1f}); "
+            f"reconstruction {r['reconstruction']:.2f}, KL {r['kl']:.2f}; "
+            f"active units {r['active_units']}/{r['latent_dim']}"
+        )
+    else:
+        print(
+            f"{r['images']} images ({split}): reconstruction loss {r['reconstruction']:.3f} nats/image "
+            f"(mean |pixel error| {r['mean_abs_pixel_error']:.4f}); KL {r['kl']:.3f}; "
+            f"NLL bound (-ELBO) {r['nll_bound']:.3f}; active units {r['active_units']}/{r['latent_dim']}"
+        )
+    return 0
