@@ -30,6 +30,36 @@ def is_vae(path):
     return _task(path) in VAE_TASKS
 
 
+def keras_vae(model, vocabulary=None, batch_size=64):
+    """An `ondevice.vae` model (`TextVAE` or `ImageVAE`) over a Keras VAE.
+
+    Args:
+        model: a trained `SentenceVAE`-like (task `text_vae`) or
+            `ImageVAE`-like (task `image_vae`) Keras model.
+        vocabulary: list of str. WordPiece vocabulary (text VAEs).
+        batch_size: int. Examples per batch.
+    """
+    from ondevice.tokenizer import WordPieceTokenizer
+    from ondevice.vae import ImageVAE, TextVAE
+    from zoo.keras_signatures import KerasSignatures
+    from zoo.text_tokenizer import END_ID, PAD_ID, START_ID, UNK_ID
+
+    runner = KerasSignatures(model)
+    if model.task == "image_vae":
+        shape = (model.image_size, model.image_size, model.channels)
+        return ImageVAE(runner, shape, model.latent_dim, model.likelihood, model.gaussian_sigma, batch_size)
+    return TextVAE(
+        runner,
+        runner.tensors("decode_step", "inputs"),
+        WordPieceTokenizer(vocabulary),
+        {"pad": PAD_ID, "unk": UNK_ID, "start": START_ID, "end": END_ID},
+        int(model.max_source_length),
+        int(model.max_target_length),
+        int(model.latent_dim),
+        batch_size,
+    )
+
+
 def load_vae(path):
     """`(vae, task, data_spec)`: an `ondevice.vae` model over LiteRT (artifact) or Keras (run)."""
     from ondevice.vae import ImageVAE, TextVAE
@@ -38,12 +68,13 @@ def load_vae(path):
     if os.path.exists(os.path.join(path, MANIFEST_FILE)):
         model = TextVAE.from_artifact(path) if task == "text_vae" else ImageVAE.from_artifact(path)
         return model, task, None
-    from converters.tasks import get_task
+    from zoo.text_tokenizer import read_vocabulary
     from zoo.training import load_run
+    from zoo.vae_training import VOCAB_FILE
 
     model, run_info, _, _ = load_run(path)
-    converter_task = get_task(task)(model, path, run_info, None, 0, 0, 64)
-    return converter_task.keras_vae, task, run_info.get("data")
+    vocabulary = read_vocabulary(os.path.join(path, VOCAB_FILE)) if task == "text_vae" else None
+    return keras_vae(model, vocabulary), task, run_info.get("data")
 
 
 def evaluate_vae(path, data=None, split="val", max_examples=None, seed=0):

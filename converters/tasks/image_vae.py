@@ -23,7 +23,7 @@ from converters.tasks.text_vae import relative_error
 from ondevice.litert_model import LiteRTSignatures
 from ondevice.vae import ImageVAE
 from zoo.datasets.images import load_images
-from zoo.keras_signatures import KerasSignatures
+from zoo.vae_evaluation import keras_vae
 
 # recipe: (max latent relative error, max mean |pixel diff|, max relative reconstruction difference)
 TOLERANCES = {
@@ -49,11 +49,7 @@ class ImageVAETask:
         order = np.random.default_rng(0).permutation(len(images.train))[:num_calibration]
         self.calibration_images = images.train[order]
         self.verify_images = (images.val if len(images.val) else images.train)[:num_verify]
-        self.keras_vae = self._vae(KerasSignatures(model))
-
-    def _vae(self, runner):
-        m = self.model
-        return ImageVAE(runner, (m.image_size, m.image_size, m.channels), m.latent_dim, m.likelihood, m.gaussian_sigma)
+        self.keras_vae = keras_vae(model)
 
     def representative_dataset(self):
         """Each image, then a posterior sample and a prior sample of z."""
@@ -88,7 +84,9 @@ class ImageVAETask:
         return {}
 
     def parity(self, manifest, model_bytes):
-        litert_vae = self._vae(LiteRTSignatures(manifest, model_content=model_bytes))
+        k = self.keras_vae
+        runner = LiteRTSignatures(manifest, model_content=model_bytes)
+        litert_vae = ImageVAE(runner, k.image_shape, k.latent_dim, k.likelihood, k.gaussian_sigma, k.batch_size)
         images = self.verify_images
         k_mean, _ = self.keras_vae.encode(images)
         l_mean, _ = litert_vae.encode(images)

@@ -30,11 +30,10 @@ from converters.tasks.translation import greedy_calibration, tokenizer_fields
 from converters.verify import check as token_check
 from converters.verify import measure_parity
 from ondevice.litert_model import LiteRTSignatures
-from ondevice.tokenizer import WordPieceTokenizer
 from ondevice.vae import TextVAE
 from zoo.datasets.sentences import load_sentences
-from zoo.keras_signatures import KerasSignatures
 from zoo.text_tokenizer import END_ID, PAD_ID, START_ID, UNK_ID, read_vocabulary
+from zoo.vae_evaluation import keras_vae
 from zoo.vae_training import VOCAB_FILE
 
 # recipe: (max relative latent error, max relative NLL-bound difference)
@@ -61,24 +60,12 @@ class TextVAETask:
         self.model, self.run_info, self.batch_size = model, run_info, batch_size
         self.vocabulary = read_vocabulary(f"{run_dir}/{VOCAB_FILE}")
         corpus = load_sentences(data or run_info.get("data"))
-        self.keras_runner = KerasSignatures(model)
-        self.keras_vae = self._vae(self.keras_runner, self.keras_runner.tensors("decode_step", "inputs"))
+        self.keras_vae = keras_vae(model, self.vocabulary, batch_size)
+        self.keras_runner = self.keras_vae.runner
         fits = [s for s in corpus.train if 0 < len(self.keras_vae.tokenizer.tokenize(s)) <= model.max_length]
         rng = np.random.default_rng(0)
         self.calibration_sentences = [fits[i] for i in rng.permutation(len(fits))[:num_calibration]]
         self.verify_sentences = [s for s in (corpus.val or corpus.train) if self.keras_vae.tokenizer.tokenize(s)][:num_verify]
-
-    def _vae(self, runner, step_inputs):
-        return TextVAE(
-            runner,
-            step_inputs,
-            WordPieceTokenizer(self.vocabulary),
-            {"pad": PAD_ID, "unk": UNK_ID, "start": START_ID, "end": END_ID},
-            int(self.model.max_source_length),
-            int(self.model.max_target_length),
-            int(self.model.latent_dim),
-            self.batch_size,
-        )
 
     def representative_dataset(self):
         """Sentences (padded to the full length), posterior samples and
@@ -117,7 +104,17 @@ class TextVAETask:
 
     def parity(self, manifest, model_bytes):
         runner = LiteRTSignatures(manifest, model_content=model_bytes)
-        litert_vae = self._vae(runner, manifest.tensors("decode_step", "inputs"))
+        keras_side = self.keras_vae
+        litert_vae = TextVAE(
+            runner,
+            manifest.tensors("decode_step", "inputs"),
+            keras_side.tokenizer,
+            keras_side.special,
+            keras_side.max_source_length,
+            keras_side.max_target_length,
+            keras_side.latent_dim,
+            self.batch_size,
+        )
         sentences = self.verify_sentences
         k_mean, k_log_var = self.keras_vae.encode(sentences, truncate=True)
         l_mean, l_log_var = litert_vae.encode(sentences, truncate=True)
