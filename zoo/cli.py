@@ -82,14 +82,19 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a model with Keras fit")
-    p.add_argument("family", help="model family, e.g. transformer")
-    p.add_argument("--preset", default="small", help="tiny | mini | small | base")
-    p.add_argument("--data", default=None, help="data spec (default: bundled Tatoeba en-es subset)")
+    p.add_argument("family", help="model family: transformer, sentence_vae or image_vae")
+    p.add_argument("--preset", default="small", help="tiny | mini (transformer only) | small | base")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="data spec (default: bundled Tatoeba en-es subset; sentence_vae uses its source side; "
+        "image_vae: bundled 8x8 digits, an .npz of MNIST-shaped arrays, or mnist)",
+    )
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--learning-rate", type=float, default=None)
-    p.add_argument("--max-train-pairs", type=int, default=None, help="use only the first N training pairs")
+    p.add_argument("--max-train-pairs", type=int, default=None, help="use only the first N training pairs (sentences, images)")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("eval", help="sacreBLEU of a translator; ELBO/KL/reconstruction of a VAE")
