@@ -78,35 +78,39 @@ def load_vae(path):
 
 
 def evaluate_vae(path, data=None, split="val", max_examples=None, seed=0):
-    """Evaluate a VAE on a data split; returns `(task, figures)`."""
+    """Evaluate a VAE on a data split; returns `(task, figures)`.
+
+    `data` defaults to the run's own data; an artifact does not know it, so
+    without `data` it is evaluated on the bundled default data.
+    """
     model, task, run_data = load_vae(path)
     spec = data or run_data
     if task == "text_vae":
         from zoo.datasets.sentences import load_sentences
 
-        examples = load_sentences(spec).split(split)
+        corpus = load_sentences(spec)
     else:
         from zoo.datasets.images import load_images
 
-        examples = load_images(spec).split(split)
-    examples = examples[: max_examples or None]
+        corpus = load_images(spec)
+    examples = corpus.split(split)[: max_examples or None]
     if not len(examples):
-        raise ValueError(f"the {split} split is empty")
-    return task, model.evaluate(examples, seed=seed)
+        raise ValueError(f"the {split} split of {corpus.name} is empty")
+    return task, {**model.evaluate(examples, seed=seed), "data": corpus.name}
 
 
 def print_vae_evaluation(path, data=None, split="val", max_examples=None):
     task, r = evaluate_vae(path, data, split, max_examples)
     if task == "text_vae":
         print(
-            f"{r['sentences']} sentences ({split}): NLL bound (-ELBO) {r['nll_bound']:.2f} nats/sentence "
+            f"{r['sentences']} sentences ({r['data']} {split}): NLL bound (-ELBO) {r['nll_bound']:.2f} nats/sentence "
             f"= {r['nll_bound_per_token']:.3f} nats/token (perplexity <= {r['perplexity_bound']:.1f}); "
             f"reconstruction {r['reconstruction']:.2f}, KL {r['kl']:.2f}; "
             f"active units {r['active_units']}/{r['latent_dim']}"
         )
     else:
         print(
-            f"{r['images']} images ({split}): reconstruction loss {r['reconstruction']:.3f} nats/image "
+            f"{r['images']} images ({r['data']} {split}): reconstruction loss {r['reconstruction']:.3f} nats/image "
             f"(mean |pixel error| {r['mean_abs_pixel_error']:.4f}); KL {r['kl']:.3f}; "
             f"NLL bound (-ELBO) {r['nll_bound']:.3f}; active units {r['active_units']}/{r['latent_dim']}"
         )

@@ -147,22 +147,25 @@ class ImageVAE(keras.Model):
         if training:
             beta = kl_weight(self.optimizer.iterations, self.kl_schedule, self.kl_anneal_steps)
         loss = reconstruction + beta * kl
-        return {"loss": loss, "reconstruction": reconstruction, "kl": kl, "elbo": -(reconstruction + kl), "beta": beta}
+        values = {"loss": loss, "reconstruction": reconstruction, "kl": kl, "elbo": -(reconstruction + kl), "beta": beta}
+        return values, ops.cast(ops.shape(images)[0], "float32")
 
-    def _update(self, values):
+    def _update(self, values, batch_size):
+        # Weighted by batch size: epoch figures are per-example means even
+        # with bucketed (uneven) batches.
         for name, tracker in self.trackers.items():
-            tracker.update_state(values[name])
+            tracker.update_state(values[name], sample_weight=batch_size)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def train_step(self, images):
         with tf.GradientTape() as tape:
-            values = self._objective(images, training=True)
+            values, batch_size = self._objective(images, training=True)
         gradients = tape.gradient(values["loss"], self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
-        return self._update(values)
+        return self._update(values, batch_size)
 
     def test_step(self, images):
-        return self._update(self._objective(images, training=False))
+        return self._update(*self._objective(images, training=False))
 
     # Inference graphs ------------------------------------------------------
 

@@ -194,22 +194,25 @@ class SentenceVAE(keras.Model):
         else:  # validation: the negative ELBO itself
             beta = ops.ones((), "float32")
             loss = reconstruction + kl
-        return {"loss": loss, "reconstruction": reconstruction, "kl": kl, "elbo": -(reconstruction + kl), "beta": beta}
+        values = {"loss": loss, "reconstruction": reconstruction, "kl": kl, "elbo": -(reconstruction + kl), "beta": beta}
+        return values, ops.cast(ops.shape(labels)[0], "float32")
 
-    def _update(self, values):
+    def _update(self, values, batch_size):
+        # Weighted by batch size: epoch figures are per-example means even
+        # with bucketed (uneven) batches.
         for name, tracker in self.trackers.items():
-            tracker.update_state(values[name])
+            tracker.update_state(values[name], sample_weight=batch_size)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def train_step(self, data):
         with tf.GradientTape() as tape:
-            values = self._objective(data, training=True)
+            values, batch_size = self._objective(data, training=True)
         gradients = tape.gradient(values["loss"], self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
-        return self._update(values)
+        return self._update(values, batch_size)
 
     def test_step(self, data):
-        return self._update(self._objective(data, training=False))
+        return self._update(*self._objective(data, training=False))
 
     # Inference graphs ------------------------------------------------------
 
