@@ -96,3 +96,41 @@ class LiteRTStepModel:
         feeds[self._token_name] = np.asarray(token, np.int32)
         feeds[self._step_name] = np.asarray(step, self._dtypes[self._step_name])
         return self._decode(**feeds)
+
+
+class LiteRTSignatures:
+    """Every signature of a converted model, called by name with numpy arrays.
+
+    Inputs are cast to the dtypes the manifest gives; outputs come back as a
+    dict of arrays. The same `run(name, **inputs)` interface is offered for a
+    Keras model by `zoo.keras_signatures.KerasSignatures`, so on-device code
+    (`ondevice.vae`) runs unchanged on both.
+
+    Args:
+        manifest: an `ondevice.manifest.Manifest`.
+        num_threads: int or None. CPU threads.
+        model_content: bytes or None. Use these bytes instead of the
+            manifest's `model_file`.
+    """
+
+    def __init__(self, manifest, num_threads=None, model_content=None):
+        self.manifest = manifest
+        path = None if model_content is not None else manifest.path("model_file")
+        self.interpreter = load_interpreter(path, model_content, num_threads)
+        available = set(self.interpreter.get_signature_list())
+        self._runners, self._dtypes = {}, {}
+        for name in manifest.data["signatures"]:
+            if name not in available:
+                raise ArtifactError(f"model has no {name!r} signature (has {sorted(available)}); convert it with `zoo convert`")
+            self._runners[name] = self.interpreter.get_signature_runner(name)
+            self._dtypes[name] = {t.name: np.dtype(t.dtype) for t in manifest.tensors(name, "inputs")}
+            actual = set(self._runners[name].get_input_details())
+            if actual != set(self._dtypes[name]):
+                raise ArtifactError(
+                    f"{name} inputs in the model {sorted(actual)} differ from manifest.json {sorted(self._dtypes[name])}"
+                )
+
+    def run(self, name, **inputs):
+        """Run signature `name`; returns its outputs by name."""
+        dtypes = self._dtypes[name]
+        return self._runners[name](**{k: np.asarray(v, dtypes[k]) for k, v in inputs.items()})

@@ -26,6 +26,7 @@ def test_runtime_imports_and_translates_without_tensorflow(convert_tiny):
     artifact = convert_tiny("dynamic_int8")
     code = BLOCK_TF + f"""
 import ondevice, ondevice.translator, ondevice.search, ondevice.tokenizer, ondevice.manifest, ondevice.cli
+import ondevice.vae, ondevice.vae_cli, ondevice.png, ondevice.signature_step_model, ondevice.litert_model
 from ondevice.translator import Translator
 t = Translator.from_artifact({artifact!r})
 out = t.translate(["I like cats.", "Where is the station?"], beam_size=3)

@@ -108,6 +108,11 @@ def train(
         The Keras `History` object.
     """
     family_module = get_family(family)
+    if hasattr(family_module, "train"):  # a family with its own task (e.g. a VAE) trains itself
+        return family_module.train(
+            run_dir, preset=preset, data=data, epochs=epochs, overrides=overrides,
+            max_train_pairs=max_train_pairs, verbose=verbose,
+        )
     overrides = dict(overrides or {})
     if epochs is not None:
         overrides["epochs"] = epochs
@@ -201,7 +206,8 @@ def train(
 def load_run(run_dir):
     """Load a run directory: `(model, run_info, source_vocab, target_vocab)`.
 
-    The model is loaded with Keras `safe_mode=True` (no arbitrary code).
+    The model is loaded with Keras `safe_mode=True` (no arbitrary code). A
+    vocabulary the run does not have (VAE runs) is `None`.
     """
     path = os.path.join(run_dir, MODEL_FILE)
     if not os.path.exists(path):
@@ -210,5 +216,6 @@ def load_run(run_dir):
         run_info = json.load(f)
     get_family(run_info["family"])  # registers the family's Keras classes
     model = keras.saving.load_model(path, safe_mode=True)
-    vocabs = [read_vocabulary(os.path.join(run_dir, name)) for name in (SOURCE_VOCAB, TARGET_VOCAB)]
+    paths = [os.path.join(run_dir, name) for name in (SOURCE_VOCAB, TARGET_VOCAB)]
+    vocabs = [read_vocabulary(p) if os.path.exists(p) else None for p in paths]
     return model, run_info, vocabs[0], vocabs[1]
