@@ -21,6 +21,7 @@ def _train(args):
         epochs=args.epochs,
         overrides=overrides,
         max_train_pairs=args.max_train_pairs,
+        strategy=args.strategy,
     )
     print(f"trained model written to {args.out}")
 
@@ -66,6 +67,13 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--learning-rate", type=float, default=None)
     p.add_argument("--max-train-pairs", type=int, default=None, help="use only the first N training pairs")
+    p.add_argument(
+        "--strategy",
+        default="default",
+        choices=["default", "mirrored", "multiworker"],
+        help="tf.distribute strategy: one device; all local GPUs (mirrored); the TF_CONFIG cluster (multiworker). "
+        "--batch-size is per replica",
+    )
     p.set_defaults(func=_train)
 
     p = sub.add_parser("eval", help="sacreBLEU of a run or an artifact")
