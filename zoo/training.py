@@ -253,18 +253,18 @@ def train(
     Returns:
         The Keras `History` object.
     """
-    strategy = make_strategy(strategy)  # first: multi-worker setup must precede other TF work
+    strategy_name, strategy = strategy, make_strategy(strategy)  # first: multi-worker setup must precede other TF work
     chief = is_chief(strategy)
     # Non-chief workers write everything to a temporary directory (removed at the end).
     write_dir = run_dir if chief else tempfile.mkdtemp(prefix="zoo-worker-")
     try:
-        return _train(family, run_dir, write_dir, strategy, preset, data, epochs, overrides, max_train_pairs, verbose, backup_steps)
+        return _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, epochs, overrides, max_train_pairs, verbose, backup_steps)
     finally:
         if not chief:
             shutil.rmtree(write_dir, ignore_errors=True)
 
 
-def _train(family, run_dir, write_dir, strategy, preset, data, epochs, overrides, max_train_pairs, verbose, backup_steps):
+def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, epochs, overrides, max_train_pairs, verbose, backup_steps):
     chief = write_dir == run_dir
     family_module = get_family(family)
     overrides = dict(overrides or {})
@@ -324,6 +324,8 @@ def _train(family, run_dir, write_dir, strategy, preset, data, epochs, overrides
             loss=MaskedSequenceLoss(label_smoothing=config.label_smoothing),
             metrics=[masked_accuracy],
         )
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        _build_before_fit(model, strategy, next(iter(train_ds)))
 
     run_path = os.path.join(write_dir, RUN_FILE)
     previous = {}
@@ -341,7 +343,7 @@ def _train(family, run_dir, write_dir, strategy, preset, data, epochs, overrides
         "train_pairs": len(corpus.train),
         "steps_per_epoch": steps_per_epoch,
         "distribution": {
-            "strategy": type(strategy).__name__,
+            "strategy": strategy_name,
             "replicas": replicas,
             "workers": _num_workers(strategy),
             "per_replica_batch": config.batch_size,
@@ -396,6 +398,35 @@ def _train(family, run_dir, write_dir, strategy, preset, data, epochs, overrides
         {**run_info, "status": "done", "train_seconds": round(time.time() - start, 1), "final_metrics": final},
     )
     return history
+
+
+def _build_before_fit(model, strategy, batch):
+    """Work around two Keras 3.15 gaps in `fit` under `MultiWorkerMirroredStrategy`.
+
+    Builds the loss, metric and optimizer state now, from a local batch.
+
+    Keras 3.15's `fit` builds them by all-reducing the first distributed
+    batch (`_maybe_symbolic_build`), which fails under
+    `MultiWorkerMirroredStrategy` ("Attempt to convert a value ({...:
+    PerReplica...}) ... to a Tensor"). Built here, that step has nothing to
+    do, so it is skipped.
+    """
+    with strategy.scope():
+        model._symbolic_build(data_batch=batch)
+        model.optimizer.build(model.trainable_variables)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    # Keras then reduces each step's logs across workers with
+    # `strategy.reduce("MEAN", v, axis=0)`, which needs an axis: give the
+    # scalar logs one (the reduction removes it again).
+    for name in ("train_step", "test_step"):
+        setattr(model, name, _logs_as_vectors(getattr(model, name)))
+
+
+def _logs_as_vectors(step):
+    def step_with_vector_logs(data):
+        return {key: tf.reshape(value, [1]) for key, value in step(data).items()}
+
+    return step_with_vector_logs
 
 
 def _num_workers(strategy):
