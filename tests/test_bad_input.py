@@ -281,3 +281,35 @@ def test_one_translator_from_eight_threads_matches_serial(translator):
     with ThreadPoolExecutor(8) as pool:
         threaded = list(pool.map(lambda job: translator.translate(job[0], beam_size=job[1]), jobs))
     assert threaded == serial
+
+
+# --- Loading safety ---
+
+
+def test_no_pickle_and_keras_files_load_in_safe_mode(tiny_run, tmp_path):
+    import pathlib
+    import re
+
+    import keras
+
+    from zoo.training import load_run
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    unsafe = re.compile(r"\b(import pickle|from pickle|pickle\.|cPickle|dill|joblib|marshal\.loads|allow_pickle\s*=\s*True|safe_mode\s*=\s*False)")
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for package in ("zoo", "converters", "ondevice")
+        for path in sorted((root / package).rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if unsafe.search(line)
+    ]
+    assert offenders == []
+
+    # A .keras file whose config holds Python code (a Lambda layer) is refused.
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run, run_dir)
+    inputs = keras.Input((4,))
+    unsafe_model = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs))
+    unsafe_model.save(run_dir / "model.keras")
+    with pytest.raises(ValueError, match="safe_mode"):
+        load_run(str(run_dir))
