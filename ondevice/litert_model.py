@@ -5,6 +5,8 @@
 so when it cannot load a file from a current converter.
 """
 
+import threading
+
 import numpy as np
 
 from ondevice.errors import ArtifactError
@@ -53,6 +55,8 @@ def load_interpreter(model_path=None, model_content=None, num_threads=None):
 class LiteRTStepModel:
     """`encode` / `decode_step` signatures of a converted model, numpy in and out.
 
+    Safe to share between threads (calls are serialized by a lock).
+
     Args:
         manifest: an `ondevice.manifest.Manifest`.
         num_threads: int or None. CPU threads.
@@ -71,6 +75,11 @@ class LiteRTStepModel:
                     f"model has no {name!r} signature (has {sorted(available)}); "
                     "convert it with `zoo convert`"
                 )
+        # One interpreter is not safe to call from several threads at once. Each
+        # call runs under a lock (outputs are copies, so threads interleave at
+        # step granularity); one interpreter per thread was not faster here
+        # (README) and would hold the weights once per thread.
+        self._lock = threading.Lock()
         self._encode = self.interpreter.get_signature_runner("encode")
         self._decode = self.interpreter.get_signature_runner("decode_step")
         self.decoder_tensors = manifest.decoder_tensors()
@@ -86,16 +95,29 @@ class LiteRTStepModel:
                 f"decode_step inputs in the model {sorted(actual)} differ from manifest.json {sorted(expected)}"
             )
 
+    @property
+    def logits_size(self):
+        """int or None. Last dimension of `decode_step`'s logits (the target vocabulary size)."""
+        name = next((t.name for t in self.manifest.tensors("decode_step", "outputs") if t.role == "logits"), None)
+        details = self._decode.get_output_details().get(name)
+        if details is None:
+            raise ArtifactError(f"decode_step has no logits output {name!r} (manifest.json and model.tflite disagree)")
+        size = int(details["shape_signature"][-1]) if len(details["shape_signature"]) else -1
+        return size if size > 0 else None
+
     def encode(self, source_ids):
         """Run `encode` on int32 (batch, src) ids; returns memory + initial state."""
-        return self._encode(**{self._source_name: np.asarray(source_ids, np.int32)})
+        feeds = {self._source_name: np.asarray(source_ids, np.int32)}
+        with self._lock:
+            return self._encode(**feeds)
 
     def decode_step(self, token, step, tensors):
         """Run one `decode_step`; returns `logits` and the next state."""
         feeds = {t.name: tensors[t.name] for t in self.decoder_tensors}
         feeds[self._token_name] = np.asarray(token, np.int32)
         feeds[self._step_name] = np.asarray(step, self._dtypes[self._step_name])
-        return self._decode(**feeds)
+        with self._lock:
+            return self._decode(**feeds)
 
 
 class LiteRTSignatures:
@@ -119,6 +141,7 @@ class LiteRTSignatures:
         self.interpreter = load_interpreter(path, model_content, num_threads)
         available = set(self.interpreter.get_signature_list())
         self._runners, self._dtypes = {}, {}
+        self._lock = threading.Lock()  # one interpreter's runners are not thread-safe
         for name in manifest.data["signatures"]:
             if name not in available:
                 raise ArtifactError(f"model has no {name!r} signature (has {sorted(available)}); convert it with `zoo convert`")
@@ -133,4 +156,5 @@ class LiteRTSignatures:
     def run(self, name, **inputs):
         """Run signature `name`; returns its outputs by name."""
         dtypes = self._dtypes[name]
-        return self._runners[name](**{k: np.asarray(v, dtypes[k]) for k, v in inputs.items()})
+        with self._lock:
+            return self._runners[name](**{k: np.asarray(v, dtypes[k]) for k, v in inputs.items()})

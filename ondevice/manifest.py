@@ -132,13 +132,26 @@ def sha256_file(path):
 
 def validate(data):
     """Check the structure of a manifest dict; raise `ArtifactError` if broken."""
+    try:
+        _validate(data)
+    except ArtifactError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ArtifactError(f"manifest.json is malformed ({type(e).__name__}: {e})") from None
+
+
+def _validate(data):
     for key in ("format_version", "family", "signatures", "model_file"):
         if key not in data:
             raise ArtifactError(f"manifest.json has no {key!r}")
+    if not isinstance(data["format_version"], int):
+        raise ArtifactError("manifest.json: format_version must be an integer")
     if data["format_version"] > FORMAT_VERSION:
         raise ArtifactError(
             f"manifest format {data['format_version']} is newer than this runtime ({FORMAT_VERSION}); upgrade it"
         )
+    if not isinstance(data["model_file"], str):
+        raise ArtifactError("manifest.json: model_file must be a file name")
     task = data.get("task", "translation")
     if task not in TASKS:
         raise ArtifactError(f"manifest.json: unknown task {task!r}; this runtime knows {', '.join(TASKS)}")
@@ -151,13 +164,23 @@ def validate(data):
             raise ArtifactError(f"manifest.json describes no {signature!r} signature")
         for side, allowed in roles.items():
             for tensor in data["signatures"][signature].get(side, []):
+                TensorInfo.from_dict(tensor)
+                if not isinstance(tensor["name"], str) or not isinstance(tensor["shape"], list):
+                    raise ArtifactError(f"manifest.json: {signature} {side[:-1]} {tensor['name']!r} is malformed")
                 if tensor.get("role") not in allowed:
                     raise ArtifactError(
                         f"manifest.json: {signature} {side[:-1]} {tensor.get('name')!r} has role "
                         f"{tensor.get('role')!r}; expected one of {sorted(allowed)}"
                     )
+    if "special_tokens" in spec["keys"]:
+        for key in ("pad", "unk", "start", "end"):
+            if not isinstance(data["special_tokens"][key], int):
+                raise ArtifactError(f"manifest.json: special_tokens.{key} must be an integer")
     if "decode_step" not in spec["signatures"]:
         return
+    for key in ("max_target_length",) + (("max_source_length",) if task == "translation" else ()):
+        if not isinstance(data.get(key), int) or data[key] < 1:
+            raise ArtifactError(f"manifest.json: {key} must be a positive integer")
     decode_inputs = data["signatures"]["decode_step"]["inputs"]
     roles = [t["role"] for t in decode_inputs]
     if roles.count("token") != 1 or roles.count("step") != 1:

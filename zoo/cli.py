@@ -54,6 +54,7 @@ def _train(args):
         epochs=args.epochs,
         overrides=overrides,
         max_train_pairs=args.max_train_pairs,
+        strategy=args.strategy,
     )
     print(f"trained model written to {args.out}")
 
@@ -133,6 +134,13 @@ def build_parser():
         default=[],
         metavar="FIELD=VALUE",
         help="override a config field, e.g. --set attention=bahdanau --set input_feeding=false",
+    )
+    p.add_argument(
+        "--strategy",
+        default="default",
+        choices=["default", "mirrored", "multiworker"],
+        help="tf.distribute strategy: one device; all local GPUs (mirrored); the TF_CONFIG cluster (multiworker). "
+        "--batch-size is per replica",
     )
     p.set_defaults(func=_train)
 
