@@ -1,16 +1,19 @@
 """`zoo convert`: run directory -> verified `model.tflite` + `manifest.json`.
 
-Pipeline (pitfalls in DESIGN.md): `keras.export.ExportArchive` with one
+Pipeline (pitfalls in DESIGN.md), the same for every model: the model's
+signatures (`zoo.step_model.model_signatures`: `encode` + `decode_step` for
+seq2seq, or what the model declares) -> `keras.export.ExportArchive` with one
 endpoint per signature -> `TFLiteConverter.from_saved_model(dir,
-signature_keys=["encode", "decode_step"])` with the recipe's settings (int8
-recipes calibrate each signature on real training sentences) -> parity
-against Keras on real validation sentences -> only then the artifact
-directory is written, atomically.
+signature_keys=[...])` with the recipe's settings (int8 recipes calibrate
+each signature on real data) -> parity against Keras on real validation
+data -> only then the artifact directory is written, atomically. What
+depends on the model's *task* (translation, text_vae, image_vae):
+calibration data, manifest fields, parity and its thresholds, lives in
+`converters.tasks`.
 """
 
 import hashlib
 import os
-import random
 import tempfile
 
 import numpy as np
@@ -19,75 +22,23 @@ from tqdm.auto import tqdm
 
 from converters.export import export_saved_model
 from converters.recipes import get_recipe
+from converters.tasks import get_task
 from converters.tflite_inspect import op_counts
-from converters.verify import check, measure_parity
 from ondevice.errors import ZooError
-from ondevice.litert_model import LiteRTStepModel, load_interpreter
+from ondevice.litert_model import load_interpreter
 from ondevice.manifest import FORMAT_VERSION, MANIFEST_FILE, Manifest, validate
-from ondevice.tokenizer import WordPieceTokenizer
-from ondevice.translator import pad_batch
 from zoo import atomic
-from zoo.datasets.parallel_text import load_corpus
-from zoo.keras_step_model import KerasStepModel
-from zoo.text_tokenizer import END_ID, PAD_ID, START_ID, UNK_ID
-from zoo.training import SOURCE_VOCAB, TARGET_VOCAB, load_run
-
-SIGNATURES = ("encode", "decode_step")
+from zoo.step_model import model_signatures, model_task
+from zoo.training import load_run
 
 
 class ConversionError(ZooError):
     """The converted model failed verification; nothing was written."""
 
 
-def _source_batches(sentences, tokenizer, max_length, batch_size, fixed_length=False):
-    """Padded int32 source batches of real sentences that fit the model.
-
-    `fixed_length` pads every batch to `max_length` (the calibrator sizes
-    each signature's tensors once, from its first sample) and adds a few
-    samples packed from consecutive sentences up to `max_length` tokens, so
-    that every source position is calibrated: an encoder unrolled over a
-    fixed length (LSTM) otherwise sees only padding at its last positions
-    and gets useless zero-width int8 ranges there.
-    """
-    ids = [tokenizer.tokenize(s) for s in sentences]
-    ids = [i for i in ids if 0 < len(i) <= max_length]
-    if fixed_length:
-        packed, current = [], []
-        for sentence in ids:
-            if len(current) + len(sentence) > max_length:
-                packed.append(current)
-                current = []
-            current = current + sentence
-        ids = ids + packed[: max(1, len(ids) // 8)]
-        ids = [i + [PAD_ID] * (max_length - len(i)) for i in ids]
-    return [pad_batch(ids[i : i + batch_size]) for i in range(0, len(ids), batch_size)]
-
-
-def representative_dataset(keras_model, source_batches, max_steps):
-    """Real `(signature_key, inputs)` samples for full-integer calibration.
-
-    `encode` sees real source sentences; `decode_step` sees the states it
-    meets on the Keras greedy path of those sentences.
-    """
-    names = [t.name for t in keras_model.decoder_tensors]
-
-    def generator():
-        for source in source_batches:
-            yield "encode", {"source_ids": source}
-            tensors = keras_model.encode(source)
-            token = np.full((source.shape[0],), START_ID, np.int32)
-            for step in range(max_steps):
-                yield "decode_step", {"token": token, "step": np.array(step, np.int32), **{n: tensors[n] for n in names}}
-                out = keras_model.decode_step(token, step, tensors)
-                token = out.pop("logits").argmax(-1).astype(np.int32)
-                tensors.update(out)
-                if (token == END_ID).all():
-                    break
-
-    return generator
-
-
-def _tensor_entries(details, roles, specs):
+def _tensor_entries(details, specs):
+    """Manifest entries of a signature side: the converter's dtype/shape,
+    the model's declared role and batch axis."""
     entries = []
     for name, d in details.items():
         spec = specs.get(name)
@@ -95,50 +46,32 @@ def _tensor_entries(details, roles, specs):
             "name": name,
             "dtype": np.dtype(d["dtype"]).name,
             "shape": [int(x) for x in d["shape_signature"]],
-            "role": roles.get(name) or (spec.role if spec else "state"),
+            "role": spec.role if spec else "state",
         }
-        if spec is not None:
+        if spec is not None and spec.batch_axis is not None:
             entry["batch_axis"] = spec.batch_axis
-        elif entry["role"] in ("token", "source_tokens", "logits"):
-            entry["batch_axis"] = 0
         entries.append(entry)
     return sorted(entries, key=lambda e: e["name"])
 
 
-def build_manifest(model, run_info, model_bytes, recipe, interpreter):
+def build_manifest(model, run_info, model_bytes, recipe, interpreter, signatures, task):
     """The manifest dict of a converted model (parity added later)."""
-    specs = {t.name: t for t in model.decoder_tensor_specs()}
-    signatures = {}
-    for key in SIGNATURES:
-        runner = interpreter.get_signature_runner(key)
-        in_roles = {"source_ids": "source_tokens"} if key == "encode" else {"token": "token", "step": "step"}
-        out_roles = {"logits": "logits"}
-        signatures[key] = {
-            "inputs": _tensor_entries(runner.get_input_details(), in_roles, specs),
-            "outputs": _tensor_entries(runner.get_output_details(), out_roles, specs),
+    entries = {}
+    for signature in signatures:
+        runner = interpreter.get_signature_runner(signature.name)
+        entries[signature.name] = {
+            "inputs": _tensor_entries(runner.get_input_details(), {t.name: t for t in signature.inputs}),
+            "outputs": _tensor_entries(runner.get_output_details(), {t.name: t for t in signature.outputs}),
         }
     counts = op_counts(model_bytes)
     return {
         "format_version": FORMAT_VERSION,
         "family": run_info["family"],
-        "task": "translation",
+        "task": task.name,
         "model_file": "model.tflite",
         "model_bytes": len(model_bytes),
-        "signatures": signatures,
-        "special_tokens": {"pad": PAD_ID, "unk": UNK_ID, "start": START_ID, "end": END_ID},
-        "max_source_length": int(model.max_source_length),
-        "max_target_length": int(model.max_target_length),
-        "languages": {"source": run_info.get("source_lang"), "target": run_info.get("target_lang")},
-        "tokenizer": {
-            "kind": "wordpiece",
-            "source_vocabulary": SOURCE_VOCAB,
-            "target_vocabulary": TARGET_VOCAB,
-            "lowercase": False,
-            "strip_accents": False,
-            "split_on_cjk": True,
-            "suffix_indicator": "##",
-            "normalization": "NFC",
-        },
+        "signatures": entries,
+        **task.manifest_fields(),
         "quantization": {"recipe": recipe.name},
         "ops": {key: dict(sorted(c.items())) for key, c in counts.items()},
         "model_config": run_info.get("config", {}),
@@ -161,11 +94,11 @@ def convert(
         run_dir: str. A `zoo train` run directory.
         out_dir: str. Artifact directory to (re)place; untouched on failure.
         recipe: str. A name from `converters.recipes.RECIPES`.
-        data: str or None. Data spec for calibration/verification sentences
-            (default: the run's own training data).
-        num_calibration: int. Training sentences used to calibrate int8.
-        num_verify: int. Validation sentences used for parity.
-        batch_size: int. Sentences per calibration/verification batch.
+        data: str or None. Data spec for calibration/verification (default:
+            the run's own training data).
+        num_calibration: int. Training examples used to calibrate int8.
+        num_verify: int. Validation examples used for parity.
+        batch_size: int. Examples per verification batch.
         verbose: bool. Show progress and a summary.
 
     Returns:
@@ -174,29 +107,23 @@ def convert(
     recipe = get_recipe(recipe)
     stages = tqdm(total=5, desc="convert", disable=not verbose, bar_format="{desc}: {n}/{total} {bar} {elapsed}")
     stages.set_description(f"convert [{recipe.name}] load run")
-    model, run_info, source_vocab, target_vocab = load_run(run_dir)
-    corpus = load_corpus(data or run_info.get("data"))
-    source_tokenizer = WordPieceTokenizer(source_vocab)
-    calibration_pairs = random.Random(0).sample(corpus.train, min(num_calibration, len(corpus.train)))
-    verify_pairs = (corpus.val or corpus.train)[:num_verify]
-    max_steps = int(model.max_target_length)
-    keras_model = KerasStepModel(model)
+    model, run_info, _, _ = load_run(run_dir)
+    task = get_task(run_info.get("task") or model_task(model))(
+        model, run_dir, run_info, data, num_calibration, num_verify, batch_size
+    )
+    signatures = model_signatures(model)
+    names = [s.name for s in signatures]
     stages.update()
 
     with tempfile.TemporaryDirectory(prefix="zoo-convert-") as tmp:
         stages.set_description(f"convert [{recipe.name}] export SavedModel")
         saved_model = os.path.join(tmp, "saved_model")
-        export_saved_model(model, saved_model)
+        export_saved_model(model, saved_model, signatures)
         stages.update()
 
         stages.set_description(f"convert [{recipe.name}] TFLite conversion")
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=list(SIGNATURES))
-        calibration = None
-        if recipe.needs_calibration:
-            batches = _source_batches(
-                [s for s, _ in calibration_pairs], source_tokenizer, model.max_source_length, 1, fixed_length=True
-            )
-            calibration = representative_dataset(keras_model, batches, max_steps)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=names)
+        calibration = task.representative_dataset() if recipe.needs_calibration else None
         try:
             model_bytes = recipe.convert(converter, calibration)
         except Exception as e:  # the converter raises bare RuntimeErrors with C++ messages
@@ -206,24 +133,21 @@ def convert(
 
     stages.set_description(f"convert [{recipe.name}] verify parity")
     interpreter = load_interpreter(model_content=model_bytes)
-    manifest = build_manifest(model, run_info, model_bytes, recipe, interpreter)
+    manifest = build_manifest(model, run_info, model_bytes, recipe, interpreter, signatures, task)
     problems = []
-    if set(manifest["signatures"]) != set(SIGNATURES):
-        problems.append(f"signatures are {sorted(manifest['signatures'])}, expected {list(SIGNATURES)}")
+    if set(manifest["signatures"]) != set(names) or set(manifest["ops"]) != set(names):
+        problems.append(f"signatures are {sorted(manifest['ops'])}, expected {sorted(names)}")
     if "WHILE" in manifest["ops"].get("decode_step", {}):
         problems.append("decode_step contains a WHILE loop; a step must be loop-free")
     validate(manifest)
-    litert_model = LiteRTStepModel(Manifest(manifest, out_dir), model_content=model_bytes)
-    batches = _source_batches([s for s, _ in verify_pairs], source_tokenizer, model.max_source_length, batch_size)
     try:
-        parity = measure_parity(keras_model, litert_model, batches, START_ID, END_ID, max_steps)
+        parity = task.parity(Manifest(manifest, out_dir), model_bytes)
     except (RuntimeError, ValueError) as e:  # the interpreter refused to run the converted file
         stages.close()
         message = " ".join(str(e).split())[:300] or type(e).__name__
         raise ConversionError(f"{recipe.name}: the converted model does not run in LiteRT: {message}") from None
-    parity["min_token_agreement"] = recipe.min_token_agreement
+    problems += task.check(recipe, parity)
     manifest["parity"] = parity
-    problems += check(recipe, parity)
     stages.update()
     if problems:
         stages.close()
@@ -234,26 +158,20 @@ def convert(
     with atomic.staged_directory(out_dir) as tmp_dir:
         with open(os.path.join(tmp_dir, "model.tflite"), "wb") as f:
             f.write(model_bytes)
-        for name, vocabulary in ((SOURCE_VOCAB, source_vocab), (TARGET_VOCAB, target_vocab)):
+        for name, vocabulary in task.files().items():
             with open(os.path.join(tmp_dir, name), "w", encoding="utf-8") as f:
                 f.write("".join(t + "\n" for t in vocabulary))
         atomic.write_json(os.path.join(tmp_dir, MANIFEST_FILE), manifest)
     stages.update()
     stages.close()
     if verbose:
-        print(summary(manifest))
+        print(summary(manifest, task))
     return manifest
 
 
-def summary(manifest):
+def summary(manifest, task):
     """A few human-readable lines: size, parity, ops per signature."""
-    parity = manifest["parity"]
-    lines = [
-        f"{manifest['quantization']['recipe']}: {manifest['model_bytes'] / 1e6:.2f} MB, "
-        f"token agreement {parity['token_agreement']:.4f}, "
-        f"greedy sentence agreement {parity['sentence_agreement']:.4f}, "
-        f"max |logit diff| {parity['max_abs_logit_diff']:.2e} on {parity['sentences']} sentences",
-    ]
+    lines = [f"{manifest['quantization']['recipe']}: {manifest['model_bytes'] / 1e6:.2f} MB, {task.summary(manifest['parity'])}"]
     for key, ops in manifest["ops"].items():
         total = sum(ops.values())
         top = ", ".join(f"{name} {count}" for name, count in sorted(ops.items(), key=lambda kv: -kv[1])[:8])

@@ -1,4 +1,5 @@
-"""Export a zoo model's `encode` / `decode_step` as SavedModel signatures.
+"""Export a zoo model's signatures (`encode` / `decode_step`, or those it
+declares with `signature_specs()`) as SavedModel signatures.
 
 Uses `keras.export.ExportArchive` (track the model, one endpoint per
 signature, `write_out`): converting Keras 3 layers from bare `tf.function`s
@@ -8,33 +9,35 @@ can lose the weights (see DESIGN.md).
 import keras
 import tensorflow as tf
 
-
-def decode_step_signature(model):
-    """Input specs of `decode_step`: token, step, then every decoder tensor."""
-    specs = [tf.TensorSpec((None,), tf.int32, name="token"), tf.TensorSpec((), tf.int32, name="step")]
-    specs += [tf.TensorSpec(t.shape, t.dtype, name=t.name) for t in model.decoder_tensor_specs()]
-    return specs
+from zoo.step_model import model_signatures
 
 
-def export_saved_model(model, directory):
-    """Write a SavedModel with exactly the `encode` and `decode_step` signatures.
+def _endpoint(model, signature):
+    method = getattr(model, signature.method)
+    names = [t.name for t in signature.inputs]
+
+    def endpoint(*args):
+        return method(**dict(zip(names, args)))
+
+    return endpoint
+
+
+def export_saved_model(model, directory, signatures=None):
+    """Write a SavedModel with exactly the model's signatures.
 
     Args:
-        model: a zoo model (`encode`, `decode_step`, `decoder_tensor_specs`).
+        model: a zoo model.
         directory: str. Where to write the SavedModel.
+        signatures: list of `zoo.step_model.Signature` (default: the model's).
+
+    Returns:
+        The list of signatures written.
     """
-    names = [t.name for t in model.decoder_tensor_specs()]
-
-    def encode(source_ids):
-        return model.encode(source_ids)
-
-    def decode_step(token, step, *tensors):
-        return model.decode_step(token, step, **dict(zip(names, tensors)))
-
+    signatures = signatures or model_signatures(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint(
-        "encode", encode, input_signature=[tf.TensorSpec((None, None), tf.int32, name="source_ids")]
-    )
-    archive.add_endpoint("decode_step", decode_step, input_signature=decode_step_signature(model))
+    for signature in signatures:
+        specs = [tf.TensorSpec(t.shape, t.dtype, name=t.name) for t in signature.inputs]
+        archive.add_endpoint(signature.name, _endpoint(model, signature), input_signature=specs)
     archive.write_out(directory, verbose=False)
+    return signatures

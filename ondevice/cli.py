@@ -1,21 +1,39 @@
 """`zoo translate`: on-device translation from the command line.
 
 Sentences come from the arguments or, one per line, from stdin (streamed in
-chunks, so memory stays bounded for any input size). Output: one line per
-input line, in order.
+chunks of 256 lines, so memory stays bounded for any input size). Output:
+one line per input line, in order; blank (whitespace-only) lines stay blank.
+Input that cannot be translated (a line that is not UTF-8, too long, or has
+no translatable characters) stops the run with a one-line error naming the
+stdin line; the lines before it have been written.
 """
 
-import io
 import sys
 
 from ondevice.errors import InputError
 from ondevice.translator import Translator
 
 
+def _decoded_lines(stream):
+    """Lines of a binary stream as str, split on `\\n` only (CR LF accepted).
+
+    Each line is decoded on its own, so an invalid UTF-8 byte is reported
+    with its line number. Only the current line is held in memory.
+    """
+    for number, raw in enumerate(stream, 1):
+        raw = raw.rstrip(b"\n")
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        try:
+            yield number, raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(f"stdin line {number} is not valid UTF-8 ({e.reason} at byte {e.start + 1})") from None
+
+
 def _chunks(lines, size):
     chunk = []
     for line in lines:
-        chunk.append(line.rstrip("\n"))
+        chunk.append(line)
         if len(chunk) == size:
             yield chunk
             chunk = []
@@ -24,12 +42,22 @@ def _chunks(lines, size):
 
 
 def _translate_lines(translator, lines, args):
-    """Translate a chunk; blank lines stay blank (so output lines up with input)."""
-    keep = [i for i, line in enumerate(lines) if line.strip()]
-    outputs = translator.translate([lines[i] for i in keep], beam_size=args.beam, length_penalty=args.length_penalty)
+    """Translate a chunk of `(line_number, text)`; blank lines stay blank.
+
+    Raises `InputError` naming the first line that cannot be translated.
+    """
+    keep = [i for i, (_, line) in enumerate(lines) if line.strip()]
+    ids = []
+    for i in keep:
+        number, line = lines[i]
+        try:
+            ids.append(translator.encode_text(line))
+        except InputError as e:
+            raise InputError(f"stdin line {number}: {e}") from None
+    outputs = translator.translate_ids(ids, beam_size=args.beam, length_penalty=args.length_penalty)
     result = [""] * len(lines)
-    for i, text in zip(keep, outputs):
-        result[i] = text
+    for i, out in zip(keep, outputs):
+        result[i] = translator.target_tokenizer.detokenize(out)
     return result
 
 
@@ -40,11 +68,7 @@ def translate_main(args):
         for line in translator.translate(args.text, beam_size=args.beam, length_penalty=args.length_penalty):
             print(line)
         return 0
-    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict")
-    try:
-        for chunk in _chunks(stdin, 256):
-            print("\n".join(_translate_lines(translator, chunk, args)))
-            sys.stdout.flush()
-    except UnicodeDecodeError as e:
-        raise InputError(f"stdin is not valid UTF-8 ({e.reason} at byte {e.start} of a block)") from None
+    for chunk in _chunks(_decoded_lines(sys.stdin.buffer), 256):
+        print("\n".join(_translate_lines(translator, chunk, args)))
+        sys.stdout.flush()
     return 0

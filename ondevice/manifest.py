@@ -2,12 +2,17 @@
 
 The runtime is driven by the manifest alone. Its main parts:
 
-- `signatures`: for `encode` and `decode_step`, every input and output
+- `task`: `translation` (the default for manifests without one),
+  `text_vae` or `image_vae`; it fixes the signatures (`TASKS`).
+- `signatures`: for `encode` and `decode_step` (a text VAE adds
+  `decode_init`; an image VAE has `encode` and `decode`), every input and output
   tensor with `name`, `dtype`, `shape` (-1 = dynamic), `role` and, where
   the tensor has one, `batch_axis`. Roles: `source_tokens` (encode input),
   `token` and `step` (decode_step inputs), `logits` (decode_step output),
   `memory` (made by encode, read by every step, never changes) and `state`
-  (made by encode, replaced by each step's output of the same name).
+  (made by encode, replaced by each step's output of the same name); VAEs
+  add `latent_mean`, `latent_log_var` (encode outputs), `latent` (a point z)
+  and `image`.
 - `special_tokens` (`pad`, `unk`, `start`, `end` ids), `max_source_length`,
   `max_target_length`.
 - `tokenizer`: kind and vocabulary file names.
@@ -23,10 +28,35 @@ from ondevice.errors import ArtifactError
 
 FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
-SIGNATURE_ROLES = {
-    "encode": {"inputs": {"source_tokens"}, "outputs": {"memory", "state"}},
-    "decode_step": {"inputs": {"token", "step", "memory", "state"}, "outputs": {"logits", "state"}},
+STEP_ROLES = {"inputs": {"token", "step", "memory", "state"}, "outputs": {"logits", "state"}}
+LATENT_ROLES = {"latent_mean", "latent_log_var"}
+TASKS = {
+    # task: signatures with the roles their tensors may have, the signature
+    # that makes decode_step's memory/state (if any) and required keys.
+    "translation": {
+        "signatures": {"encode": {"inputs": {"source_tokens"}, "outputs": {"memory", "state"}}, "decode_step": STEP_ROLES},
+        "decoder_init": "encode",
+        "keys": ("special_tokens", "tokenizer"),
+    },
+    "text_vae": {
+        "signatures": {
+            "encode": {"inputs": {"source_tokens"}, "outputs": LATENT_ROLES},
+            "decode_init": {"inputs": {"latent"}, "outputs": {"memory", "state"}},
+            "decode_step": STEP_ROLES,
+        },
+        "decoder_init": "decode_init",
+        "keys": ("special_tokens", "tokenizer", "latent_dim"),
+    },
+    "image_vae": {
+        "signatures": {
+            "encode": {"inputs": {"image"}, "outputs": LATENT_ROLES},
+            "decode": {"inputs": {"latent"}, "outputs": {"image"}},
+        },
+        "decoder_init": None,
+        "keys": ("image", "latent_dim"),
+    },
 }
+SIGNATURE_ROLES = TASKS["translation"]["signatures"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +90,11 @@ class Manifest:
     @property
     def family(self):
         return self.data["family"]
+
+    @property
+    def task(self):
+        """`translation` (manifests without a task), `text_vae` or `image_vae`."""
+        return self.data.get("task", "translation")
 
     @property
     def special_tokens(self):
@@ -97,31 +132,69 @@ def sha256_file(path):
 
 def validate(data):
     """Check the structure of a manifest dict; raise `ArtifactError` if broken."""
-    for key in ("format_version", "family", "signatures", "special_tokens", "tokenizer", "model_file"):
+    try:
+        _validate(data)
+    except ArtifactError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ArtifactError(f"manifest.json is malformed ({type(e).__name__}: {e})") from None
+
+
+def _validate(data):
+    for key in ("format_version", "family", "signatures", "model_file"):
         if key not in data:
             raise ArtifactError(f"manifest.json has no {key!r}")
+    if not isinstance(data["format_version"], int):
+        raise ArtifactError("manifest.json: format_version must be an integer")
     if data["format_version"] > FORMAT_VERSION:
         raise ArtifactError(
             f"manifest format {data['format_version']} is newer than this runtime ({FORMAT_VERSION}); upgrade it"
         )
-    for signature, roles in SIGNATURE_ROLES.items():
+    if not isinstance(data["model_file"], str):
+        raise ArtifactError("manifest.json: model_file must be a file name")
+    task = data.get("task", "translation")
+    if task not in TASKS:
+        raise ArtifactError(f"manifest.json: unknown task {task!r}; this runtime knows {', '.join(TASKS)}")
+    spec = TASKS[task]
+    for key in spec["keys"]:
+        if key not in data:
+            raise ArtifactError(f"manifest.json has no {key!r}")
+    for signature, roles in spec["signatures"].items():
         if signature not in data["signatures"]:
             raise ArtifactError(f"manifest.json describes no {signature!r} signature")
         for side, allowed in roles.items():
             for tensor in data["signatures"][signature].get(side, []):
+                TensorInfo.from_dict(tensor)
+                if not isinstance(tensor["name"], str) or not isinstance(tensor["shape"], list):
+                    raise ArtifactError(f"manifest.json: {signature} {side[:-1]} {tensor['name']!r} is malformed")
                 if tensor.get("role") not in allowed:
                     raise ArtifactError(
                         f"manifest.json: {signature} {side[:-1]} {tensor.get('name')!r} has role "
                         f"{tensor.get('role')!r}; expected one of {sorted(allowed)}"
                     )
+    if "special_tokens" in spec["keys"]:
+        for key in ("pad", "unk", "start", "end"):
+            if not isinstance(data["special_tokens"][key], int):
+                raise ArtifactError(f"manifest.json: special_tokens.{key} must be an integer")
+    if "decode_step" not in spec["signatures"]:
+        return
+    for key in ("max_target_length",) + (("max_source_length",) if task == "translation" else ()):
+        if not isinstance(data.get(key), int) or data[key] < 1:
+            raise ArtifactError(f"manifest.json: {key} must be a positive integer")
     decode_inputs = data["signatures"]["decode_step"]["inputs"]
     roles = [t["role"] for t in decode_inputs]
     if roles.count("token") != 1 or roles.count("step") != 1:
         raise ArtifactError("manifest.json: decode_step needs exactly one 'token' and one 'step' input")
-    encode_outputs = {t["name"] for t in data["signatures"]["encode"]["outputs"]}
-    missing = sorted(t["name"] for t in decode_inputs if t["role"] in ("memory", "state") and t["name"] not in encode_outputs)
+    init = spec["decoder_init"]
+    init_outputs = {t["name"] for t in data["signatures"][init]["outputs"]}
+    missing = sorted(t["name"] for t in decode_inputs if t["role"] in ("memory", "state") and t["name"] not in init_outputs)
     if missing:
-        raise ArtifactError(f"manifest.json: decode_step inputs {missing} are not produced by encode")
+        raise ArtifactError(f"manifest.json: decode_step inputs {missing} are not produced by {init}")
+    no_axis = sorted(
+        t["name"] for t in decode_inputs if t["role"] in ("memory", "state") and not isinstance(t.get("batch_axis"), int)
+    )
+    if no_axis:
+        raise ArtifactError(f"manifest.json: decode_step inputs {no_axis} have no 'batch_axis' (beam search needs it)")
 
 
 def load_manifest(directory, check_sha256=True):

@@ -1,4 +1,4 @@
-"""Greedy and beam search over any encoder-decoder with explicit state.
+"""Greedy, beam and sampling search over any encoder-decoder with explicit state.
 
 A *step model* has `encode(source_ids) -> dict of arrays`,
 `decode_step(token, step, tensors) -> dict` (with `"logits"` and the next
@@ -117,9 +117,9 @@ def beam_search(
         vocab = log_probs.shape[-1]
         candidates = (scores[:, :, None] + log_probs).reshape(batch, k * vocab)
         n_top = min(2 * k, k * vocab)
-        top = np.argpartition(-candidates, n_top - 1, axis=1)[:, :n_top]
-        order = np.argsort(-np.take_along_axis(candidates, top, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)  # (batch, 2k), best first
+        # Best first; exact ties go to the lower (beam, token) index, so every
+        # runtime (the Kotlin core too) picks the same hypotheses.
+        top = np.argsort(-candidates, axis=1, kind="stable")[:, :n_top]  # (batch, 2k)
 
         new_scores = np.full((batch, k), -np.inf)
         new_tokens = np.zeros((batch, k), np.int32)
@@ -162,3 +162,51 @@ def beam_search(
         best = max(hyps, key=lambda h: h[0]) if hyps else (0.0, [])
         results.append(best[1])
     return results
+
+
+def sample_search(model, source_ids, start_id, end_id, max_steps, temperature=1.0, top_k=0, seed=None, pad_id=0):
+    """Ancestral sampling: each token drawn from softmax(logits / temperature).
+
+    Args:
+        model: a step model.
+        source_ids: array (batch, ...) given to `model.encode`.
+        start_id: int. First decoder token.
+        end_id: int or None. Sentences stop at this token (not returned).
+        max_steps: int. Most decode steps.
+        temperature: float > 0. Below 1 sharpens, above 1 flattens.
+        top_k: int. If > 0, sample only among the k most probable tokens.
+        seed: int, None or a `numpy.random.Generator`. Same seed, same output.
+        pad_id: int. Fed for sentences that already finished.
+
+    Returns:
+        A list (batch) of lists of token ids, without start/end.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    batch = source_ids.shape[0]
+    tensors = model.encode(source_ids)
+    token = np.full((batch,), start_id, np.int32)
+    done = np.zeros((batch,), bool)
+    outputs = [[] for _ in range(batch)]
+    for step in range(max_steps):
+        result = model.decode_step(token, step, tensors)
+        log_probs = log_softmax(result.pop("logits") / temperature)  # (batch, vocab), float64
+        tensors.update(result)
+        if 0 < top_k < log_probs.shape[-1]:
+            kth = np.partition(log_probs, -top_k, axis=-1)[:, -top_k][:, None]
+            log_probs = np.where(log_probs >= kth, log_probs, -np.inf)
+        probs = np.exp(log_probs - log_probs.max(axis=-1, keepdims=True))
+        probs /= probs.sum(axis=-1, keepdims=True)
+        cumulative = probs.cumsum(axis=-1)
+        draws = rng.random((batch, 1)) * cumulative[:, -1:]
+        token = np.minimum((cumulative < draws).sum(axis=-1), probs.shape[-1] - 1).astype(np.int32)
+        for b in np.flatnonzero(~done):
+            if end_id is not None and token[b] == end_id:
+                done[b] = True
+            else:
+                outputs[b].append(int(token[b]))
+        if done.all():
+            break
+        token = np.where(done, pad_id, token).astype(np.int32)
+    return outputs

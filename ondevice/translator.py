@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ondevice.errors import InputError
+from ondevice.errors import ArtifactError, InputError
 from ondevice.litert_model import LiteRTStepModel
 from ondevice.manifest import load_manifest
 from ondevice.search import beam_search, greedy_search
@@ -16,6 +16,14 @@ def pad_batch(sequences, pad_id=0):
     for i, s in enumerate(sequences):
         out[i, : len(s)] = s
     return out
+
+
+def _load_vocabulary(manifest, key):
+    path = manifest.path(key)
+    try:
+        return WordPieceTokenizer.from_file(path)
+    except (OSError, ValueError) as e:  # missing, not UTF-8, duplicate tokens, no [UNK]
+        raise ArtifactError(f"{path}: not a usable vocabulary ({e})") from None
 
 
 class Translator:
@@ -57,10 +65,24 @@ class Translator:
     def from_artifact(cls, artifact_dir, num_threads=None, batch_size=32):
         """A `Translator` over a directory written by `zoo convert`."""
         manifest = load_manifest(artifact_dir)
+        task = manifest.data.get("task", "translation")
+        if task != "translation":
+            raise ArtifactError(
+                f"{artifact_dir}: a {manifest.family!r} model for task {task!r}; translation needs a 'translation' model"
+            )
+        model = LiteRTStepModel(manifest, num_threads=num_threads)
+        source = _load_vocabulary(manifest, "source_vocabulary")
+        target = _load_vocabulary(manifest, "target_vocabulary")
+        logits = model.logits_size
+        if logits is not None and logits != target.vocabulary_size:
+            raise ArtifactError(
+                f"{manifest.path('target_vocabulary')} has {target.vocabulary_size} tokens but the model's logits "
+                f"have {logits}; the vocabulary does not belong to this model"
+            )
         return cls(
-            LiteRTStepModel(manifest, num_threads=num_threads),
-            WordPieceTokenizer.from_file(manifest.path("source_vocabulary")),
-            WordPieceTokenizer.from_file(manifest.path("target_vocabulary")),
+            model,
+            source,
+            target,
             manifest.special_tokens,
             manifest.max_source_length,
             manifest.max_target_length,

@@ -59,3 +59,46 @@ def convert_tiny(train_tiny, tmp_path_factory):
         return _artifacts[key]
 
     return get
+
+
+TINY_VAE_SENTENCES = 1500
+
+
+@pytest.fixture(scope="session")
+def tiny_sentence_vae_run(tmp_path_factory):
+    """A tiny sentence VAE trained for 2 epochs on 1500 bundled English sentences."""
+    from zoo.training import train
+
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny_sentence_vae"
+    train("sentence_vae", str(run_dir), preset="tiny", max_train_pairs=TINY_VAE_SENTENCES, verbose=0)
+    return str(run_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_image_vae_run(tmp_path_factory):
+    """A tiny image VAE trained for 2 epochs on the bundled 8x8 digits."""
+    from zoo.training import train
+
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny_image_vae"
+    train("image_vae", str(run_dir), preset="tiny", verbose=0)
+    return str(run_dir)
+
+
+_vae_artifacts = {}
+
+
+@pytest.fixture(scope="session")
+def convert_vae(tiny_sentence_vae_run, tiny_image_vae_run, tmp_path_factory):
+    """`convert_vae(kind, recipe)` -> artifact dir, kind `text` or `image` (converted once per session)."""
+    from converters.convert import convert
+
+    runs = {"text": tiny_sentence_vae_run, "image": tiny_image_vae_run}
+
+    def get(kind, recipe):
+        if (kind, recipe) not in _vae_artifacts:
+            out = tmp_path_factory.mktemp("artifacts") / f"{kind}_vae_{recipe}"
+            convert(runs[kind], str(out), recipe=recipe, num_verify=32, verbose=False)
+            _vae_artifacts[kind, recipe] = str(out)
+        return _vae_artifacts[kind, recipe]
+
+    return get

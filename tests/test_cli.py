@@ -45,3 +45,19 @@ def test_cli_errors_are_one_line_with_exit_code_2(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr.decode()
     result = run("convert", str(tmp_path), "--quant", "int3", "--out", str(tmp_path / "a"), check=False)
     assert result.returncode == 2 and b"unknown quantization recipe" in result.stderr
+
+
+def test_set_overrides_are_typed_and_checked():
+    from zoo.cli import config_overrides
+
+    assert config_overrides("lstm", "tiny", ["attention=bahdanau", "input_feeding=false", "dropout=0.2"]) == {
+        "attention": "bahdanau",
+        "input_feeding": False,
+        "dropout": 0.2,
+    }
+    assert config_overrides("transformer", "tiny", ["num_heads=4"]) == {"num_heads": 4}
+    for bad in (["attention"], ["colour=red"], ["input_feeding=maybe"], ["dropout=high"]):
+        with pytest.raises(ValueError, match="--set"):
+            config_overrides("lstm", "tiny", bad)
+    result = run("train", "lstm", "--preset", "tiny", "--out", "unused", "--set", "nope=1", check=False)
+    assert result.returncode == 2 and b"expected FIELD=VALUE" in result.stderr

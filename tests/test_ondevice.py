@@ -26,6 +26,7 @@ def test_runtime_imports_and_translates_without_tensorflow(convert_tiny):
     artifact = convert_tiny("dynamic_int8")
     code = BLOCK_TF + f"""
 import ondevice, ondevice.translator, ondevice.search, ondevice.tokenizer, ondevice.manifest, ondevice.cli
+import ondevice.vae, ondevice.vae_cli, ondevice.png, ondevice.signature_step_model, ondevice.litert_model
 from ondevice.translator import Translator
 t = Translator.from_artifact({artifact!r})
 out = t.translate(["I like cats.", "Where is the station?"], beam_size=3)
@@ -69,4 +70,16 @@ def test_bad_artifacts_are_clear_errors(convert_tiny, tmp_path):
     del manifest["signatures"]["decode_step"]
     (bad / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="decode_step"):
+        load_manifest(str(bad))
+
+
+def test_state_without_batch_axis_is_refused(convert_tiny, tmp_path):
+    bad = tmp_path / "no_axis"
+    shutil.copytree(convert_tiny("float32", "lstm"), bad)
+    manifest = json.loads((bad / "manifest.json").read_text())
+    for tensor in manifest["signatures"]["decode_step"]["inputs"]:
+        if tensor["name"] == "h_0":
+            del tensor["batch_axis"]
+    (bad / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="batch_axis"):
         load_manifest(str(bad))

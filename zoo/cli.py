@@ -1,7 +1,8 @@
-"""The `zoo` command line: train, eval, convert, translate, bench.
+"""The `zoo` command line: train, eval, convert, translate, sample, reconstruct, interpolate, bench.
 
-`translate` runs with only numpy + ai-edge-litert installed; the other
-subcommands import TensorFlow lazily, when they run.
+`translate`, `sample`, `reconstruct` and `interpolate` run with only numpy +
+ai-edge-litert installed; the other subcommands import TensorFlow lazily,
+when they run.
 """
 
 import argparse
@@ -9,10 +10,42 @@ import os
 import sys
 
 
+def config_overrides(family, preset, items):
+    """`--set FIELD=VALUE` strings -> typed config overrides for `family`.
+
+    Values are cast to the type of the preset's field (`true`/`false` for
+    booleans); an unknown field is an error naming the known ones.
+    """
+    import dataclasses
+
+    from zoo.families import get_family
+
+    base = get_family(family).get_preset(preset)
+    fields = {f.name for f in dataclasses.fields(base)}
+    overrides = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key, raw = key.strip(), raw.strip()
+        if not sep or key not in fields:
+            raise ValueError(f"--set {item!r}: expected FIELD=VALUE with FIELD one of {', '.join(sorted(fields))}")
+        kind = type(getattr(base, key))
+        try:
+            if kind is bool:
+                if raw.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError
+                overrides[key] = raw.lower() in ("true", "1")
+            else:
+                overrides[key] = kind(raw)
+        except ValueError:
+            raise ValueError(f"--set {item!r}: {key} must be {kind.__name__}") from None
+    return overrides
+
+
 def _train(args):
     from zoo.training import train
 
-    overrides = {k: v for k, v in (("batch_size", args.batch_size), ("learning_rate", args.learning_rate)) if v}
+    overrides = config_overrides(args.family, args.preset, args.set)
+    overrides.update({k: v for k, v in (("batch_size", args.batch_size), ("learning_rate", args.learning_rate)) if v})
     train(
         args.family,
         args.out,
@@ -21,11 +54,16 @@ def _train(args):
         epochs=args.epochs,
         overrides=overrides,
         max_train_pairs=args.max_train_pairs,
+        strategy=args.strategy,
     )
     print(f"trained model written to {args.out}")
 
 
 def _eval(args):
+    from zoo.vae_evaluation import is_vae, print_vae_evaluation
+
+    if is_vae(args.path):
+        return print_vae_evaluation(args.path, args.data, args.split, args.max_sentences)
     from zoo.evaluation import evaluate
 
     beams = sorted({1, args.beam})
@@ -91,22 +129,60 @@ def _translate(args):
     return translate_main(args)
 
 
+def _vae_command(name):
+    def run(args):
+        from ondevice import vae_cli
+
+        return getattr(vae_cli, f"{name}_main")(args)
+
+    return run
+
+
+def _add_vae_options(p, image_out):
+    p.add_argument("--method", default="greedy", choices=["greedy", "beam", "sample"], help="text decoding")
+    p.add_argument("--beam", type=int, default=5, help="beam size for --method beam")
+    p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature for --method sample")
+    p.add_argument("--top-k", type=int, default=0, help="sample among the k best tokens (0 = all)")
+    p.add_argument("--out", default=image_out, help=f"PNG written for image VAEs (default {image_out})")
+    p.add_argument("--scale", type=int, default=4, help="pixel upscaling of the PNG")
+    p.add_argument("--threads", type=int, default=None)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="zoo", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a model with Keras fit")
-    p.add_argument("family", help="model family, e.g. transformer")
-    p.add_argument("--preset", default="small", help="tiny | mini | small | base")
-    p.add_argument("--data", default=None, help="data spec (default: bundled Tatoeba en-es subset)")
+    p.add_argument("family", help="model family: transformer, lstm, sentence_vae or image_vae")
+    p.add_argument("--preset", default="small", help="tiny | mini | small | base (see each family's config)")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="data spec (default: bundled Tatoeba en-es subset; sentence_vae uses its source side; "
+        "image_vae: bundled 8x8 digits, an .npz of MNIST-shaped arrays, or mnist)",
+    )
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--learning-rate", type=float, default=None)
-    p.add_argument("--max-train-pairs", type=int, default=None, help="use only the first N training pairs")
+    p.add_argument("--max-train-pairs", type=int, default=None, help="use only the first N training pairs (sentences, images)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a config field, e.g. --set attention=bahdanau --set input_feeding=false",
+    )
+    p.add_argument(
+        "--strategy",
+        default="default",
+        choices=["default", "mirrored", "multiworker"],
+        help="tf.distribute strategy: one device; all local GPUs (mirrored); the TF_CONFIG cluster (multiworker). "
+        "--batch-size is per replica",
+    )
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("eval", help="sacreBLEU of a run or an artifact")
+    p = sub.add_parser("eval", help="sacreBLEU of a translator; ELBO/KL/reconstruction of a VAE")
     p.add_argument("path", help="runs/NAME or artifacts/NAME")
     p.add_argument("--data", default=None)
     p.add_argument("--split", default="test", choices=["test", "val"])
@@ -148,6 +224,28 @@ def build_parser():
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=32)
     p.set_defaults(func=_translate)
+
+    p = sub.add_parser("sample", help="VAE: sentences or a PNG grid of images from the prior (on device)")
+    p.add_argument("artifact", help="artifacts/NAME of a text or image VAE")
+    p.add_argument("--n", type=int, default=8, help="how many samples")
+    p.add_argument("--seed", type=int, default=None, help="random seed (same seed, same samples)")
+    p.add_argument("--columns", type=int, default=None, help="images per row of the grid")
+    _add_vae_options(p, "samples.png")
+    p.set_defaults(func=_vae_command("sample"))
+
+    p = sub.add_parser("reconstruct", help="VAE: encode and decode sentences or image files (on device)")
+    p.add_argument("artifact", help="artifacts/NAME of a text or image VAE")
+    p.add_argument("inputs", nargs="+", help="sentences, or .png/.npy image files")
+    _add_vae_options(p, "reconstruction.png")
+    p.set_defaults(func=_vae_command("reconstruct"))
+
+    p = sub.add_parser("interpolate", help="VAE: decode along the line between two inputs (on device)")
+    p.add_argument("artifact", help="artifacts/NAME of a text or image VAE")
+    p.add_argument("a", help="first sentence or image file")
+    p.add_argument("b", help="second sentence or image file")
+    p.add_argument("--steps", type=int, default=6)
+    _add_vae_options(p, "interpolation.png")
+    p.set_defaults(func=_vae_command("interpolate"))
     return parser
 
 

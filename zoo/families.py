@@ -5,12 +5,16 @@ import importlib
 FAMILIES = {
     "transformer": "zoo.transformer",
     "lstm": "zoo.lstm",
+    "sentence_vae": "zoo.sentence_vae",
+    "image_vae": "zoo.image_vae",
 }
 
 
 def get_family(name):
     """The family package: exposes `get_preset(name, **overrides)`,
-    `config_from_dict(d)` and `build_model(config)`."""
+    `config_from_dict(d)` and `build_model(config)`; optionally
+    `train(run_dir, preset=, data=, epochs=, overrides=, max_train_pairs=,
+    verbose=)` when it trains for another task than translation."""
     if name not in FAMILIES:
         raise ValueError(f"unknown model family {name!r}; choose from {', '.join(FAMILIES)}")
     return importlib.import_module(FAMILIES[name])

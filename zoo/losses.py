@@ -25,7 +25,11 @@ class MaskedSequenceLoss(keras.losses.Loss):
         loss = keras.losses.categorical_crossentropy(
             one_hot, y_pred, from_logits=True, label_smoothing=self.label_smoothing
         )  # (batch, time)
-        return ops.sum(loss * mask) / ops.maximum(ops.sum(mask), 1.0)
+        # Per-example values whose batch mean is the mean over non-pad tokens:
+        # Keras then reduces them (and scales them under tf.distribute, which a
+        # scalar returned here would bypass, doubling gradients on 2 replicas).
+        batch = ops.cast(ops.shape(y_true)[0], y_pred.dtype)
+        return ops.sum(loss * mask, axis=-1) * batch / ops.maximum(ops.sum(mask), 1.0)  # (batch,)
 
     def get_config(self):
         config = super().get_config()

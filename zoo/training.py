@@ -12,11 +12,26 @@ A run directory holds everything needed to evaluate or convert the model:
       logs/                  TensorBoard
       checkpoints/best.keras ModelCheckpoint
       backup/                BackupAndRestore state while training runs
+
+Distributed training uses `tf.distribute` (`strategy="mirrored"`: all local
+GPUs, or the logical CPUs made by `ZOO_CPU_DEVICES=N`; `"multiworker"`:
+`MultiWorkerMirroredStrategy` configured by `TF_CONFIG`). The model is built
+and compiled under `strategy.scope()` and Keras distributes the tf.data
+pipeline. The preset's `batch_size` is per replica: the global batch is
+`batch_size * replicas`, the peak learning rate is scaled by
+`sqrt(replicas)` (square-root rule for Adam-type optimizers) and the warmup,
+counted in steps, is divided by `replicas` (same number of examples). Only
+the chief writes the run directory; other workers write to temporary
+directories that are removed at the end (the Keras multi-worker recipe).
 """
 
 import dataclasses
 import json
+import math
 import os
+import shutil
+import sys
+import tempfile
 import time
 
 import keras
@@ -33,6 +48,131 @@ RUN_FILE = "run.json"
 MODEL_FILE = "model.keras"
 SOURCE_VOCAB = "source_vocab.txt"
 TARGET_VOCAB = "target_vocab.txt"
+STRATEGIES = ("default", "mirrored", "multiworker")
+CPU_DEVICES_ENV = "ZOO_CPU_DEVICES"
+"""Split the CPU into this many logical devices (tests of `mirrored` without GPUs)."""
+
+
+def make_strategy(name="default"):
+    """The `tf.distribute.Strategy` called `name`; create it before other TF work.
+
+    Args:
+        name: str. `"default"` (one device), `"mirrored"` (synchronous
+            data parallelism over all local GPUs; without GPUs, over the
+            logical CPU devices set by the `ZOO_CPU_DEVICES` environment
+            variable) or `"multiworker"` (`MultiWorkerMirroredStrategy`
+            over the cluster described by the `TF_CONFIG` environment
+            variable; each worker uses its local GPUs, or its CPU).
+
+    Returns:
+        A `tf.distribute.Strategy`.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    cpu_devices = os.environ.get(CPU_DEVICES_ENV)
+    if cpu_devices:
+        count = int(cpu_devices)
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        if len(tf.config.get_logical_device_configuration(cpu) or [None]) != count:
+            try:
+                tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+            except RuntimeError:
+                raise ValueError(f"{CPU_DEVICES_ENV} must be set before TensorFlow starts") from None
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = None if gpus else [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    if not os.environ.get("TF_CONFIG"):
+        raise ValueError("--strategy multiworker needs the TF_CONFIG environment variable (see README)")
+    try:
+        json.loads(os.environ["TF_CONFIG"])
+    except json.JSONDecodeError as e:
+        raise ValueError(f"TF_CONFIG is not valid JSON: {e}") from None
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def is_chief(strategy):
+    """True unless this process is a non-chief worker of a multi-worker cluster."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+class ResumableBackup(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` that also saves mid-epoch, atomically, on the chief.
+
+    Saves every `save_freq` steps and at every epoch end. Each save is
+    written to a temporary file and renamed, so a kill at any moment leaves
+    the previous complete state. On restart the weights and optimizer state
+    (including its step count, so the learning-rate schedule continues) are
+    restored and training continues at the saved epoch (an epoch cut short
+    is run again from its first batch, starting from the mid-epoch weights).
+    In multi-worker training every worker restores from `backup_dir` (it
+    must be readable by all workers) and saves (the variables are read
+    collectively), but only the chief writes there; the others write to
+    `write_dir`, a temporary directory.
+
+    Args:
+        backup_dir: str. Where the state is kept (read by all workers).
+        save_freq: int. Save every this many training steps.
+        write_dir: str or None. Where this worker writes (default: `backup_dir`).
+        on_restore: callable(epoch, batch) or None. Called when a backup is found.
+    """
+
+    def __init__(self, backup_dir, save_freq, write_dir=None, on_restore=None):
+        super().__init__(backup_dir, save_freq=save_freq)
+        self.write_dir = write_dir or backup_dir
+        self.on_restore = on_restore
+
+    def on_train_begin(self, logs=None):
+        if os.path.exists(self._training_metadata_path):
+            with open(self._training_metadata_path, encoding="utf-8") as f:
+                metadata = json.load(f)
+            if self.on_restore:
+                self.on_restore(metadata["epoch"], metadata["batch"])
+        super().on_train_begin(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        self._batches_seen_since_last_saving = 0
+        self._save_model()
+
+    def _save_model(self):
+        os.makedirs(self.write_dir, exist_ok=True)
+        weights = os.path.join(self.write_dir, os.path.basename(self._weights_path))
+        staged = os.path.join(self.write_dir, ".tmp-" + os.path.basename(self._weights_path))
+        self.model.save_weights(staged, overwrite=True)
+        os.replace(staged, weights)
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        atomic.write_json(os.path.join(self.write_dir, os.path.basename(self._training_metadata_path)), metadata)
+
+    def on_train_end(self, logs=None):
+        shutil.rmtree(self.write_dir, ignore_errors=True)
+
+
+class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """`ModelCheckpoint` writing to a temporary `.keras` name, then renaming.
+
+    Args:
+        filepath: str. Final path (a `.keras` file).
+        **kwargs: `keras.callbacks.ModelCheckpoint` arguments.
+    """
+
+    def __init__(self, filepath, **kwargs):
+        self.final_path = filepath
+        staged = os.path.join(os.path.dirname(filepath), f".tmp-{os.getpid()}-" + os.path.basename(filepath))
+        super().__init__(staged, **kwargs)
+
+    def _save_model(self, epoch, batch, logs):
+        super()._save_model(epoch, batch, logs)
+        if os.path.exists(self.filepath):
+            os.replace(self.filepath, self.final_path)
 
 
 def _vocabularies(run_dir, corpus, config):
@@ -90,6 +230,8 @@ def train(
     overrides=None,
     max_train_pairs=None,
     verbose=1,
+    strategy="default",
+    backup_steps=None,
 ):
     """Train a model of `family` and write a run directory.
 
@@ -103,11 +245,33 @@ def train(
         overrides: dict of config fields to override.
         max_train_pairs: int or None. Use only this many training pairs.
         verbose: int. Keras progress-bar verbosity.
+        strategy: str. `default`, `mirrored` or `multiworker` (see
+            `make_strategy`); the config's `batch_size` is per replica.
+        backup_steps: int or None. Back up the training state every this
+            many steps (default: four times per epoch) and at each epoch end.
 
     Returns:
         The Keras `History` object.
     """
+    strategy_name, strategy = strategy, make_strategy(strategy)  # first: multi-worker setup must precede other TF work
+    chief = is_chief(strategy)
+    # Non-chief workers write everything to a temporary directory (removed at the end).
+    write_dir = run_dir if chief else tempfile.mkdtemp(prefix="zoo-worker-")
+    try:
+        return _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, epochs, overrides, max_train_pairs, verbose, backup_steps)
+    finally:
+        if not chief:
+            shutil.rmtree(write_dir, ignore_errors=True)
+
+
+def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, epochs, overrides, max_train_pairs, verbose, backup_steps):
+    chief = write_dir == run_dir
     family_module = get_family(family)
+    if hasattr(family_module, "train"):  # a family with its own task (e.g. a VAE) trains itself
+        return family_module.train(
+            run_dir, preset=preset, data=data, epochs=epochs, overrides=overrides,
+            max_train_pairs=max_train_pairs, verbose=verbose,
+        )
     overrides = dict(overrides or {})
     if epochs is not None:
         overrides["epochs"] = epochs
@@ -115,47 +279,64 @@ def train(
     corpus = load_corpus(data)
     if max_train_pairs:
         corpus.train = corpus.train[:max_train_pairs]
-    os.makedirs(run_dir, exist_ok=True)
+    os.makedirs(write_dir, exist_ok=True)
 
-    source_vocab, target_vocab = _vocabularies(run_dir, corpus, config)
+    source_vocab, target_vocab = _vocabularies(write_dir, corpus, config)
     # The model's vocabulary sizes are the learned ones (often below the cap).
     config = dataclasses.replace(
         config, source_vocabulary_size=len(source_vocab), target_vocabulary_size=len(target_vocab)
     )
     source_tokenizer, target_tokenizer = make_tokenizer(source_vocab), make_tokenizer(target_vocab)
 
+    replicas = strategy.num_replicas_in_sync
+    global_batch = config.batch_size * replicas
+    learning_rate = config.learning_rate * math.sqrt(replicas)
+    warmup_steps = max(1, round(config.warmup_steps / replicas))
+
     def dataset(pairs, shuffle):
-        return make_dataset(
+        ds = make_dataset(
             pairs,
             source_tokenizer,
             target_tokenizer,
-            config.batch_size,
+            global_batch,
             config.max_source_length,
             config.max_target_length,
             shuffle=shuffle,
         )
+        # Every worker builds the same global batches; each takes its slices of them.
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        return ds.with_options(options)
 
     train_ds, val_ds = dataset(corpus.train, True), dataset(corpus.val, False)
     steps_per_epoch = _count_batches(train_ds)
     train_ds = train_ds.apply(tf.data.experimental.assert_cardinality(steps_per_epoch))
     val_ds = val_ds.apply(tf.data.experimental.assert_cardinality(_count_batches(val_ds)))
-    total_steps = max(steps_per_epoch * config.epochs, config.warmup_steps + 1)
+    total_steps = max(steps_per_epoch * config.epochs, warmup_steps + 1)
 
-    model = family_module.build_model(config)
-    model(next(iter(train_ds))[0])  # build the weights (BackupAndRestore needs a built model)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=0.0,
-        decay_steps=total_steps - config.warmup_steps,
-        warmup_target=config.learning_rate,
-        warmup_steps=config.warmup_steps,
-        alpha=0.05,
-    )
-    model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, beta_2=0.98, clipnorm=1.0),
-        loss=MaskedSequenceLoss(label_smoothing=config.label_smoothing),
-        metrics=[masked_accuracy],
-    )
+    with strategy.scope():
+        model = family_module.build_model(config)
+        model(next(iter(train_ds))[0])  # build the weights (BackupAndRestore needs a built model)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0,
+            decay_steps=total_steps - warmup_steps,
+            warmup_target=learning_rate,
+            warmup_steps=warmup_steps,
+            alpha=0.05,
+        )
+        model.compile(
+            optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, beta_2=0.98, clipnorm=1.0),
+            loss=MaskedSequenceLoss(label_smoothing=config.label_smoothing),
+            metrics=[masked_accuracy],
+        )
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        _build_before_fit(model, strategy, next(iter(train_ds)))
 
+    run_path = os.path.join(write_dir, RUN_FILE)
+    previous = {}
+    if os.path.exists(run_path):
+        with open(run_path, encoding="utf-8") as f:
+            previous = json.load(f)
     run_info = {
         "family": family,
         "preset": preset,
@@ -166,42 +347,105 @@ def train(
         "target_lang": corpus.target_lang,
         "train_pairs": len(corpus.train),
         "steps_per_epoch": steps_per_epoch,
+        "distribution": {
+            "strategy": strategy_name,
+            "replicas": replicas,
+            "workers": _num_workers(strategy),
+            "per_replica_batch": config.batch_size,
+            "global_batch": global_batch,
+            "peak_learning_rate": learning_rate,
+            "warmup_steps": warmup_steps,
+            "learning_rate_scaling": "sqrt(replicas)",
+        },
+        "resumes": previous.get("resumes", []) if previous.get("status") == "training" else [],
     }
-    atomic.write_json(os.path.join(run_dir, RUN_FILE), {**run_info, "status": "training"})
+    atomic.write_json(run_path, {**run_info, "status": "training"})
 
+    def on_restore(epoch, batch):
+        run_info["resumes"].append({"epoch": epoch, "batch": batch, "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        atomic.write_json(run_path, {**run_info, "status": "training"})
+        done = f"{batch + 1} of its {steps_per_epoch} steps" if batch else "its start"
+        print(f"zoo train: resuming from the backup in {run_dir} at epoch {epoch + 1} (saved at {done})", file=sys.stderr, flush=True)
+
+    os.makedirs(os.path.join(write_dir, "checkpoints"), exist_ok=True)
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup")),
-        keras.callbacks.ModelCheckpoint(
-            os.path.join(run_dir, "checkpoints", "best.keras"), monitor="val_loss", save_best_only=True
+        # CSVLogger before the backup: an epoch end is logged before it is backed up.
+        keras.callbacks.CSVLogger(os.path.join(write_dir, "history.csv"), append=True),
+        ResumableBackup(
+            os.path.join(run_dir, "backup"),
+            save_freq=backup_steps or max(1, steps_per_epoch // 4),
+            write_dir=os.path.join(write_dir, "backup"),
+            on_restore=on_restore,
+        ),
+        AtomicModelCheckpoint(
+            os.path.join(write_dir, "checkpoints", "best.keras"), monitor="val_loss", save_best_only=True
         ),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")),
-        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
+        keras.callbacks.TensorBoard(os.path.join(write_dir, "logs")),
     ]
-    os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
     start = time.time()
     history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     if any(v != v for v in history.history.get("loss", [])):  # NaN: TerminateOnNaN stopped it
         raise RuntimeError("training diverged (loss became NaN); lower --learning-rate")
 
     # Keras insists on the `.keras` suffix, so stage under a `.keras` temp name.
-    tmp_model = os.path.join(run_dir, f".tmp-{os.getpid()}-{MODEL_FILE}")
+    # Every worker saves (variables may be read collectively); only the chief's copy is kept.
+    tmp_model = os.path.join(write_dir, f".tmp-{os.getpid()}-{MODEL_FILE}")
     model.save(tmp_model)
-    os.replace(tmp_model, os.path.join(run_dir, MODEL_FILE))
+    os.replace(tmp_model, os.path.join(write_dir, MODEL_FILE))
+    if not chief:
+        return history
     plot_history(os.path.join(run_dir, "history.csv"), os.path.join(run_dir, "training_curves.png"))
     final = {k: float(v[-1]) for k, v in history.history.items()}
     atomic.write_json(
-        os.path.join(run_dir, RUN_FILE),
+        run_path,
         {**run_info, "status": "done", "train_seconds": round(time.time() - start, 1), "final_metrics": final},
     )
     return history
 
 
+def _build_before_fit(model, strategy, batch):
+    """Work around two Keras 3.15 gaps in `fit` under `MultiWorkerMirroredStrategy`.
+
+    Builds the loss, metric and optimizer state now, from a local batch.
+
+    Keras 3.15's `fit` builds them by all-reducing the first distributed
+    batch (`_maybe_symbolic_build`), which fails under
+    `MultiWorkerMirroredStrategy` ("Attempt to convert a value ({...:
+    PerReplica...}) ... to a Tensor"). Built here, that step has nothing to
+    do, so it is skipped.
+    """
+    with strategy.scope():
+        model._symbolic_build(data_batch=batch)
+        model.optimizer.build(model.trainable_variables)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    # Keras then reduces each step's logs across workers with
+    # `strategy.reduce("MEAN", v, axis=0)`, which needs an axis: give the
+    # scalar logs one (the reduction removes it again).
+    for name in ("train_step", "test_step"):
+        setattr(model, name, _logs_as_vectors(getattr(model, name)))
+
+
+def _logs_as_vectors(step):
+    def step_with_vector_logs(data):
+        return {key: tf.reshape(value, [1]) for key, value in step(data).items()}
+
+    return step_with_vector_logs
+
+
+def _num_workers(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return 1
+    return sum(len(tasks) for job, tasks in resolver.cluster_spec().as_dict().items() if job in ("chief", "worker"))
+
+
 def load_run(run_dir):
     """Load a run directory: `(model, run_info, source_vocab, target_vocab)`.
 
-    The model is loaded with Keras `safe_mode=True` (no arbitrary code).
+    The model is loaded with Keras `safe_mode=True` (no arbitrary code). A
+    vocabulary the run does not have (VAE runs) is `None`.
     """
     path = os.path.join(run_dir, MODEL_FILE)
     if not os.path.exists(path):
@@ -210,5 +454,6 @@ def load_run(run_dir):
         run_info = json.load(f)
     get_family(run_info["family"])  # registers the family's Keras classes
     model = keras.saving.load_model(path, safe_mode=True)
-    vocabs = [read_vocabulary(os.path.join(run_dir, name)) for name in (SOURCE_VOCAB, TARGET_VOCAB)]
+    paths = [os.path.join(run_dir, name) for name in (SOURCE_VOCAB, TARGET_VOCAB)]
+    vocabs = [read_vocabulary(p) if os.path.exists(p) else None for p in paths]
     return model, run_info, vocabs[0], vocabs[1]

@@ -1,0 +1,129 @@
+"""Conversion task `translation`: seq2seq `encode` + `decode_step`."""
+
+import random
+
+import numpy as np
+
+from converters.verify import check, measure_parity
+from ondevice.litert_model import LiteRTStepModel
+from ondevice.tokenizer import WordPieceTokenizer
+from ondevice.translator import pad_batch
+from zoo.datasets.parallel_text import load_corpus
+from zoo.keras_step_model import KerasStepModel
+from zoo.text_tokenizer import END_ID, PAD_ID, START_ID, UNK_ID, read_vocabulary
+from zoo.training import SOURCE_VOCAB, TARGET_VOCAB
+
+
+def source_batches(sentences, tokenizer, max_length, batch_size, fixed_length=False):
+    """Padded int32 source batches of real sentences that fit the model.
+
+    `fixed_length` pads every batch to `max_length` (the calibrator sizes
+    each signature's tensors once, from its first sample) and adds a few
+    samples packed from consecutive sentences up to `max_length` tokens, so
+    that every source position is calibrated: an encoder unrolled over a
+    fixed length (LSTM) otherwise sees only padding at its last positions
+    and gets useless zero-width int8 ranges there.
+    """
+    ids = [tokenizer.tokenize(s) for s in sentences]
+    ids = [i for i in ids if 0 < len(i) <= max_length]
+    if fixed_length:
+        packed, current = [], []
+        for sentence in ids:
+            if len(current) + len(sentence) > max_length:
+                packed.append(current)
+                current = []
+            current = current + sentence
+        ids = ids + packed[: max(1, len(ids) // 8)]
+        ids = [i + [PAD_ID] * (max_length - len(i)) for i in ids]
+    return [pad_batch(ids[i : i + batch_size]) for i in range(0, len(ids), batch_size)]
+
+
+def greedy_calibration(step_model, init_signature, init_name, inputs_list, max_steps):
+    """Real `(signature_key, inputs)` samples for full-integer calibration.
+
+    The init signature sees `inputs_list`; `decode_step` sees the states it
+    meets on the Keras greedy path from each of them.
+    """
+    names = [t.name for t in step_model.decoder_tensors]
+
+    def generator():
+        for inputs in inputs_list:
+            yield init_signature, {init_name: inputs}
+            tensors = step_model.encode(inputs)
+            token = np.full((inputs.shape[0],), START_ID, np.int32)
+            for step in range(max_steps):
+                yield "decode_step", {"token": token, "step": np.array(step, np.int32), **{n: tensors[n] for n in names}}
+                out = step_model.decode_step(token, step, tensors)
+                token = out.pop("logits").argmax(-1).astype(np.int32)
+                tensors.update(out)
+                if (token == END_ID).all():
+                    break
+
+    return generator
+
+
+class TranslationTask:
+    """Seq2seq translators: parity = greedy token agreement with Keras."""
+
+    name = "translation"
+
+    def __init__(self, model, run_dir, run_info, data, num_calibration, num_verify, batch_size):
+        self.model, self.run_info, self.batch_size = model, run_info, batch_size
+        self.source_vocab = read_vocabulary(f"{run_dir}/{SOURCE_VOCAB}")
+        self.target_vocab = read_vocabulary(f"{run_dir}/{TARGET_VOCAB}")
+        corpus = load_corpus(data or run_info.get("data"))
+        self.tokenizer = WordPieceTokenizer(self.source_vocab)
+        self.calibration_pairs = random.Random(0).sample(corpus.train, min(num_calibration, len(corpus.train)))
+        self.verify_pairs = (corpus.val or corpus.train)[:num_verify]
+        self.max_steps = int(model.max_target_length)
+        self.keras_model = KerasStepModel(model)
+
+    def representative_dataset(self):
+        batches = source_batches(
+            [s for s, _ in self.calibration_pairs], self.tokenizer, self.model.max_source_length, 1, fixed_length=True
+        )
+        return greedy_calibration(self.keras_model, "encode", "source_ids", batches, self.max_steps)
+
+    def manifest_fields(self):
+        return {
+            "special_tokens": {"pad": PAD_ID, "unk": UNK_ID, "start": START_ID, "end": END_ID},
+            "max_source_length": int(self.model.max_source_length),
+            "max_target_length": int(self.model.max_target_length),
+            "languages": {"source": self.run_info.get("source_lang"), "target": self.run_info.get("target_lang")},
+            "tokenizer": tokenizer_fields(source_vocabulary=SOURCE_VOCAB, target_vocabulary=TARGET_VOCAB),
+        }
+
+    def files(self):
+        return {SOURCE_VOCAB: self.source_vocab, TARGET_VOCAB: self.target_vocab}
+
+    def parity(self, manifest, model_bytes):
+        litert_model = LiteRTStepModel(manifest, model_content=model_bytes)
+        batches = source_batches(
+            [s for s, _ in self.verify_pairs], self.tokenizer, self.model.max_source_length, self.batch_size
+        )
+        parity = measure_parity(self.keras_model, litert_model, batches, START_ID, END_ID, self.max_steps)
+        return parity
+
+    def check(self, recipe, parity):
+        parity["min_token_agreement"] = recipe.min_token_agreement
+        return check(recipe, parity)
+
+    def summary(self, parity):
+        return (
+            f"token agreement {parity['token_agreement']:.4f}, "
+            f"greedy sentence agreement {parity['sentence_agreement']:.4f}, "
+            f"max |logit diff| {parity['max_abs_logit_diff']:.2e} on {parity['sentences']} sentences"
+        )
+
+
+def tokenizer_fields(**vocabularies):
+    """The manifest's `tokenizer` entry for WordPiece vocabularies."""
+    return {
+        "kind": "wordpiece",
+        **vocabularies,
+        "lowercase": False,
+        "strip_accents": False,
+        "split_on_cjk": True,
+        "suffix_indicator": "##",
+        "normalization": "NFC",
+    }

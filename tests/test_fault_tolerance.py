@@ -1,0 +1,143 @@
+"""Nothing lost: a killed `zoo train` resumes, a failed `zoo convert` writes nothing.
+
+Training is killed with SIGKILL in the middle of an epoch, once a mid-epoch
+`BackupAndRestore` state exists, and the same command is run again: it must
+resume from that state (not from scratch) and finish with a usable model.
+"""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ondevice.manifest import load_manifest, sha256_file
+
+ZOO = [sys.executable, "-m", "zoo.cli"]
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def _wait_for(predicate, process, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        if process.poll() is not None:
+            return False
+        time.sleep(0.1)
+    return False
+
+
+def _metadata(backup):
+    try:
+        return json.loads((backup / "training_metadata.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def test_sigkill_mid_epoch_then_rerun_resumes(tmp_path):
+    from ondevice.tokenizer import WordPieceTokenizer
+    from ondevice.translator import Translator
+    from zoo.keras_step_model import KerasStepModel
+    from zoo.text_tokenizer import END_ID, PAD_ID, START_ID
+    from zoo.training import load_run
+
+    run_dir = tmp_path / "run"
+    backup = run_dir / "backup"
+    command = [*ZOO, "train", "transformer", "--preset", "tiny", "--out", str(run_dir)]
+    command += ["--epochs", "2", "--max-train-pairs", "1200"]  # 38 steps/epoch, a backup every 9 steps
+
+    def mid_second_epoch():
+        metadata = _metadata(backup)
+        return metadata is not None and metadata["epoch"] >= 1 and metadata["batch"] > 0
+
+    process = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        reached = _wait_for(mid_second_epoch, process, timeout=300)
+        assert reached, f"no mid-epoch backup (exit {process.poll()}): {process.stderr.read().decode()[-2000:]}"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+    saved = _metadata(backup)
+    assert saved["epoch"] >= 1 and saved["batch"] > 0  # killed mid-epoch, after a mid-epoch backup
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "training"
+    assert not (run_dir / "model.keras").exists()
+
+    result = subprocess.run(command, env=ENV, capture_output=True, timeout=300)
+    stderr = result.stderr.decode(errors="replace")
+    assert result.returncode == 0, stderr[-3000:]
+    assert f"resuming from the backup in {run_dir} at epoch {saved['epoch'] + 1}" in stderr
+
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "done"
+    assert [(r["epoch"], r["batch"]) for r in info["resumes"]] == [(saved["epoch"], saved["batch"])]
+    with open(run_dir / "history.csv", encoding="utf-8") as f:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
+    # Epoch 0 was trained once (before the kill); the rerun continued at the saved epoch.
+    assert epochs.count(0) == 1 and sorted(set(epochs)) == [0, 1], epochs
+    assert not backup.exists()  # removed once training finished
+    assert not [p.name for p in run_dir.rglob(".tmp-*")]
+
+    # A usable model: it loads (safe mode) and translates. (Conversion of a run is tested elsewhere.)
+    model, _, source_vocab, target_vocab = load_run(str(run_dir))
+    special = {"pad": PAD_ID, "start": START_ID, "end": END_ID}
+    translator = Translator(
+        KerasStepModel(model), WordPieceTokenizer(source_vocab), WordPieceTokenizer(target_vocab), special,
+        model.max_source_length, model.max_target_length,
+    )  # fmt: skip
+    assert translator.translate(["I am hungry.", "Where is the cat?"])[0]
+
+
+class _Interrupted(BaseException):
+    pass
+
+
+def test_failing_convert_leaves_nothing(convert_tiny, tiny_run, tmp_path, monkeypatch):
+    import converters.convert as conversion
+
+    convert_tiny("float32")  # converted before the patch below (session fixture)
+    out = tmp_path / "artifacts" / "fresh"
+    staged = []
+
+    def fail_mid_write(path, data):  # model.tflite is already staged when the manifest is written
+        staged.append(os.listdir(os.path.dirname(path)))
+        raise _Interrupted("killed while writing")
+
+    monkeypatch.setattr(conversion.atomic, "write_json", fail_mid_write)
+    with pytest.raises(_Interrupted):
+        conversion.convert(tiny_run, str(out), recipe="float32", num_verify=4, verbose=False)
+    assert "model.tflite" in staged[0]  # it failed mid-write
+    assert list((tmp_path / "artifacts").iterdir()) == []  # no output path, no staging leftovers
+
+
+def test_sigkilled_convert_keeps_the_good_artifact(convert_tiny, tiny_run, tmp_path):
+    good = tmp_path / "good"
+    shutil.copytree(convert_tiny("float32"), good)
+    before = {p.name: sha256_file(p) for p in good.iterdir()}
+    # The conversion kills itself with SIGKILL in the middle of writing the artifact.
+    code = f"""
+import os, signal, sys
+import converters.convert as conversion
+def die(path, data):
+    assert "model.tflite" in os.listdir(os.path.dirname(path))
+    os.kill(os.getpid(), signal.SIGKILL)
+conversion.atomic.write_json = die
+conversion.convert({tiny_run!r}, {str(good)!r}, recipe="float32", num_verify=4, verbose=False)
+"""
+    result = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, timeout=300)
+    assert result.returncode == -signal.SIGKILL, result.stderr.decode(errors="replace")[-2000:]
+    assert {p.name: sha256_file(p) for p in good.iterdir()} == before
+    load_manifest(str(good))
+    # A killed process cannot clean up: its staging directory is a hidden sibling, never the output path.
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "good"]
+    assert all(name.startswith(".tmp-good-") for name in leftovers), leftovers

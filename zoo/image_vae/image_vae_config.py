@@ -1,0 +1,74 @@
+"""Configuration and presets of the convolutional image VAE."""
+
+import dataclasses
+
+from zoo.vae_losses import KL_SCHEDULES
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+@dataclasses.dataclass
+class ImageVAEConfig:
+    """Hyper-parameters of `ImageVAE` and its training run.
+
+    Args:
+        image_size: int. Height = width of the images; divisible by
+            `2 ** len(filters)`. Set from the data by `zoo train`.
+        channels: int. Image channels. Set from the data.
+        filters: tuple of int. Conv2D filters of each stride-2 encoder block
+            (the decoder mirrors them with Conv2DTranspose).
+        hidden_dim: int. Dense layer between the convolutions and z.
+        latent_dim: int. Size of z.
+        likelihood: str. `bernoulli` (binary cross-entropy on [0, 1]
+            pixels) or `gaussian` (fixed `gaussian_sigma`).
+        gaussian_sigma: float. Pixel standard deviation of the Gaussian
+            likelihood.
+        kl_schedule: str. KL annealing (`zoo.vae_losses.kl_weight`).
+        kl_anneal_steps: int. Annealing length in optimizer steps.
+        batch_size: int. Images per batch.
+        learning_rate: float. Adam learning rate.
+        epochs: int. Default number of epochs.
+        patience: int. Early-stopping patience on validation -ELBO.
+    """
+
+    image_size: int = 8
+    channels: int = 1
+    filters: tuple = (32, 64)
+    hidden_dim: int = 128
+    latent_dim: int = 8
+    likelihood: str = "bernoulli"
+    gaussian_sigma: float = 0.1
+    kl_schedule: str = "constant"
+    kl_anneal_steps: int = 1000
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    epochs: int = 100
+    patience: int = 10
+
+    def __post_init__(self):
+        self.filters = tuple(self.filters)
+        if self.likelihood not in LIKELIHOODS:
+            raise ValueError(f"unknown likelihood {self.likelihood!r}; choose from {', '.join(LIKELIHOODS)}")
+        if self.kl_schedule not in KL_SCHEDULES:
+            raise ValueError(f"unknown KL schedule {self.kl_schedule!r}; choose from {', '.join(KL_SCHEDULES)}")
+
+    def model_kwargs(self):
+        """The arguments of `ImageVAE.__init__`."""
+        skip = {"batch_size", "learning_rate", "epochs", "patience"}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
+
+
+PRESETS = {
+    # Unit tests: a few seconds on 2 CPU cores.
+    "tiny": ImageVAEConfig(filters=(8, 16), hidden_dim=32, latent_dim=4, batch_size=64, learning_rate=3e-3, epochs=2, patience=2),
+    # The Keras VAE example's sizes (32/64 filters), a latent of 8.
+    "small": ImageVAEConfig(),
+    "base": ImageVAEConfig(filters=(32, 64), hidden_dim=256, latent_dim=16, epochs=50, patience=8, learning_rate=1e-3),
+}
+
+
+def get_preset(name, **overrides):
+    """A copy of preset `name` with `overrides` applied."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    return dataclasses.replace(PRESETS[name], **overrides)

@@ -1,0 +1,26 @@
+"""Sentence VAE family (task `text_vae`): Transformer encoder, LSTM decoder."""
+
+import dataclasses
+
+from zoo.sentence_vae.sentence_vae import SentenceVAE
+from zoo.sentence_vae.sentence_vae_config import PRESETS, SentenceVAEConfig, get_preset
+
+
+def config_from_dict(values):
+    known = {f.name for f in dataclasses.fields(SentenceVAEConfig)}
+    return SentenceVAEConfig(**{k: v for k, v in values.items() if k in known})
+
+
+def build_model(config):
+    """A `SentenceVAE` for `config` (a `SentenceVAEConfig`)."""
+    return SentenceVAE(**config.model_kwargs())
+
+
+def train(run_dir, **kwargs):
+    """Family training hook used by `zoo.training.train` (see `sentence_vae_trainer`)."""
+    from zoo.sentence_vae.sentence_vae_trainer import train as train_sentence_vae
+
+    return train_sentence_vae(run_dir, **kwargs)
+
+
+__all__ = ["PRESETS", "SentenceVAE", "SentenceVAEConfig", "build_model", "config_from_dict", "get_preset", "train"]

@@ -1,0 +1,112 @@
+"""Configuration and presets of the sentence VAE."""
+
+import dataclasses
+
+from zoo.vae_losses import KL_SCHEDULES
+
+
+@dataclasses.dataclass
+class SentenceVAEConfig:
+    """Hyper-parameters of `SentenceVAE` and its training run.
+
+    Args:
+        vocabulary_size: int. WordPiece vocabulary size (upper bound; the
+            learned size is used).
+        hidden_dim: int. Width of the Transformer encoder.
+        intermediate_dim: int. Feed-forward width of the encoder blocks.
+        num_heads: int. Attention heads of the encoder.
+        num_encoder_layers: int. Encoder depth.
+        embedding_dim: int. Decoder token embedding size (and size of the
+            latent context concatenated to every decoder input).
+        decoder_dim: int. LSTM units of the decoder.
+        latent_dim: int. Size of z.
+        dropout: float. Dropout in the encoder blocks and on decoder inputs.
+        word_dropout: float. Probability of replacing a decoder input token
+            by `[UNK]` while training (Bowman et al. 2016).
+        max_length: int. Longest sentence in tokens (+1 decoder position for
+            `[START]`/`[END]`).
+        kl_schedule: str. `constant`, `linear`, `sigmoid` or `cyclical`.
+        kl_anneal_steps: int. Warm-up steps (cycle length for cyclical).
+        kl_cycles: int. Cycles of the cyclical schedule.
+        free_bits: float. Free nats per latent dimension (0 = off).
+        batch_size: int. Sentences per batch.
+        learning_rate: float. Adam learning rate.
+        epochs: int. Default number of epochs.
+        patience: int. Early-stopping patience on validation -ELBO.
+    """
+
+    vocabulary_size: int = 4000
+    hidden_dim: int = 128
+    intermediate_dim: int = 256
+    num_heads: int = 4
+    num_encoder_layers: int = 1
+    embedding_dim: int = 128
+    decoder_dim: int = 256
+    latent_dim: int = 32
+    dropout: float = 0.1
+    word_dropout: float = 0.3
+    max_length: int = 32
+    kl_schedule: str = "linear"
+    kl_anneal_steps: int = 3000
+    kl_cycles: int = 4
+    free_bits: float = 0.1
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    epochs: int = 20
+    patience: int = 4
+
+    def __post_init__(self):
+        if self.kl_schedule not in KL_SCHEDULES:
+            raise ValueError(f"unknown KL schedule {self.kl_schedule!r}; choose from {', '.join(KL_SCHEDULES)}")
+        if not 0.0 <= self.word_dropout < 1.0:
+            raise ValueError(f"word_dropout must be in [0, 1), got {self.word_dropout}")
+
+    def model_kwargs(self):
+        """The arguments of `SentenceVAE.__init__`."""
+        skip = {"batch_size", "learning_rate", "epochs", "patience"}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
+
+
+PRESETS = {
+    # Unit tests: trains in seconds on 2 CPU cores.
+    "tiny": SentenceVAEConfig(
+        vocabulary_size=600,
+        hidden_dim=32,
+        intermediate_dim=64,
+        num_heads=2,
+        num_encoder_layers=1,
+        embedding_dim=32,
+        decoder_dim=64,
+        latent_dim=8,
+        dropout=0.0,
+        word_dropout=0.2,
+        max_length=24,
+        kl_anneal_steps=50,
+        free_bits=0.05,
+        batch_size=32,
+        learning_rate=3e-3,
+        epochs=2,
+        patience=2,
+    ),
+    # Short captions/sentences on a CPU in well under an hour.
+    "small": SentenceVAEConfig(),
+    "base": SentenceVAEConfig(
+        vocabulary_size=8000,
+        hidden_dim=256,
+        intermediate_dim=1024,
+        num_encoder_layers=2,
+        embedding_dim=256,
+        decoder_dim=512,
+        latent_dim=64,
+        max_length=48,
+        kl_anneal_steps=10000,
+        epochs=40,
+    ),
+}
+
+
+def get_preset(name, **overrides):
+    """A copy of preset `name` with `overrides` applied."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    return dataclasses.replace(PRESETS[name], **overrides)

@@ -1,0 +1,107 @@
+"""Training runs of the VAE families: `fit` with callbacks -> run directory.
+
+The run directory has the same layout as a translation run
+(`zoo.training`): `model.keras`, `run.json`, `history.csv`,
+`training_curves.png`, `logs/`, `checkpoints/best.keras` and `backup/`
+(`BackupAndRestore`, so rerunning an interrupted command resumes it); a text
+VAE adds its WordPiece vocabulary `vocab.txt`. `run.json` records the
+family's `task` (`text_vae`, `image_vae`), which `zoo convert` and `zoo eval`
+dispatch on.
+"""
+
+import csv
+import dataclasses
+import os
+import time
+
+import keras
+
+from zoo import atomic
+from zoo.training import MODEL_FILE, RUN_FILE
+
+VOCAB_FILE = "vocab.txt"
+VAE_CURVES = (("loss", "loss (train objective / val -ELBO)"), ("reconstruction", "reconstruction (nats)"), ("kl", "KL (nats)"))
+
+
+def plot_history(csv_path, png_path, curves=VAE_CURVES):
+    """Write train/val curves of the `curves` metrics (key, title) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(csv_path, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 4))
+    for ax, (key, title) in zip(axes, curves):
+        for prefix, style in (("", "-o"), ("val_", "-s")):
+            if prefix + key in rows[0]:
+                ax.plot(epochs, [float(r[prefix + key]) for r in rows], style, label=(prefix or "train_") + key)
+        ax.set_xlabel("epoch")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    with atomic.staged_file(png_path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+
+
+def fit_run(model, train_ds, val_ds, run_dir, run_info, config, verbose=1):
+    """`model.fit` with the zoo's callbacks, then write the run directory.
+
+    Args:
+        model: a compiled, built Keras model with its own `train_step`.
+        train_ds: training `tf.data.Dataset` (known cardinality).
+        val_ds: validation `tf.data.Dataset`.
+        run_dir: str. The run directory.
+        run_info: dict written to `run.json` (family, task, data, ...).
+        config: the family config dataclass (`epochs`, `patience`).
+        verbose: int. Keras progress-bar verbosity.
+
+    Returns:
+        The Keras `History`.
+    """
+    run_info = {**run_info, "config": dataclasses.asdict(config)}
+    atomic.write_json(os.path.join(run_dir, RUN_FILE), {**run_info, "status": "training"})
+    os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup")),
+        keras.callbacks.ModelCheckpoint(
+            os.path.join(run_dir, "checkpoints", "best.keras"), monitor="val_loss", save_best_only=True
+        ),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")),
+        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
+    ]
+    start = time.time()
+    history = model.fit(
+        train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=verbose, shuffle=False
+    )
+    if any(v != v for v in history.history.get("loss", [])):
+        raise RuntimeError("training diverged (loss became NaN); lower --learning-rate")
+    tmp_model = os.path.join(run_dir, f".tmp-{os.getpid()}-{MODEL_FILE}")  # Keras wants the suffix
+    model.save(tmp_model)
+    os.replace(tmp_model, os.path.join(run_dir, MODEL_FILE))
+    plot_history(os.path.join(run_dir, "history.csv"), os.path.join(run_dir, "training_curves.png"))
+    final = {k: float(v[-1]) for k, v in history.history.items()}
+    atomic.write_json(
+        os.path.join(run_dir, RUN_FILE),
+        {**run_info, "status": "done", "train_seconds": round(time.time() - start, 1), "final_metrics": final},
+    )
+    return history
+
+
+def count_batches(dataset):
+    return int(dataset.reduce(0, lambda count, _: count + 1).numpy())
+
+
+def with_cardinality(dataset):
+    """`dataset` with its (finite) number of batches attached."""
+    import tensorflow as tf
+
+    return dataset.apply(tf.data.experimental.assert_cardinality(count_batches(dataset)))
