@@ -14,7 +14,8 @@ reconstruction-loss difference): float32 differs only by kernel rounding;
 float16 weights round at 2^-11 relative, far below one grey level (1/255 =
 0.004); int8 steps are ~1/255 of a tensor's range, so dynamic int8 and int8
 may move pixels by about one grey level on average and the loss by a few
-percent; int16x8 keeps activations at 16 bits.
+percent; int16x8 keeps activations at 16 bits but its weights are int8,
+so it gets the int8 bounds (a tiny test model reached 0.059 latent error).
 """
 
 import numpy as np
@@ -31,7 +32,7 @@ TOLERANCES = {
     "float16": (0.01, 0.002, 0.005),
     "dynamic_int8": (0.05, 0.01, 0.03),
     "int8": (0.10, 0.02, 0.05),
-    "int16x8": (0.05, 0.01, 0.03),
+    "int16x8": (0.10, 0.02, 0.05),  # int8 weights, as in int8: the same bound
 }
 
 
