@@ -42,6 +42,16 @@ def greedy_search(model, source_ids, start_id, end_id, max_steps, pad_id=0):
     Returns:
         A list (batch) of lists of generated token ids, without start/end.
     """
+    return _decode_token_by_token(model, source_ids, start_id, end_id, max_steps, pad_id, _argmax)
+
+
+def _argmax(logits):
+    return np.argmax(logits, axis=-1).astype(np.int32)
+
+
+def _decode_token_by_token(model, source_ids, start_id, end_id, max_steps, pad_id, choose):
+    """The loop shared by greedy and sampling search: one token per sentence
+    per step, `choose(logits) -> int32 tokens (batch,)`."""
     batch = source_ids.shape[0]
     tensors = model.encode(source_ids)
     token = np.full((batch,), start_id, np.int32)
@@ -49,9 +59,8 @@ def greedy_search(model, source_ids, start_id, end_id, max_steps, pad_id=0):
     outputs = [[] for _ in range(batch)]
     for step in range(max_steps):
         result = model.decode_step(token, step, tensors)
-        logits = result.pop("logits")
+        token = choose(result.pop("logits"))
         tensors.update(result)
-        token = np.argmax(logits, axis=-1).astype(np.int32)
         for b in np.flatnonzero(~done):
             if end_id is not None and token[b] == end_id:
                 done[b] = True
@@ -184,29 +193,16 @@ def sample_search(model, source_ids, start_id, end_id, max_steps, temperature=1.
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    batch = source_ids.shape[0]
-    tensors = model.encode(source_ids)
-    token = np.full((batch,), start_id, np.int32)
-    done = np.zeros((batch,), bool)
-    outputs = [[] for _ in range(batch)]
-    for step in range(max_steps):
-        result = model.decode_step(token, step, tensors)
-        log_probs = log_softmax(result.pop("logits") / temperature)  # (batch, vocab), float64
-        tensors.update(result)
+
+    def draw(logits):
+        log_probs = log_softmax(logits / temperature)  # (batch, vocab), float64
         if 0 < top_k < log_probs.shape[-1]:
             kth = np.partition(log_probs, -top_k, axis=-1)[:, -top_k][:, None]
             log_probs = np.where(log_probs >= kth, log_probs, -np.inf)
         probs = np.exp(log_probs - log_probs.max(axis=-1, keepdims=True))
         probs /= probs.sum(axis=-1, keepdims=True)
         cumulative = probs.cumsum(axis=-1)
-        draws = rng.random((batch, 1)) * cumulative[:, -1:]
-        token = np.minimum((cumulative < draws).sum(axis=-1), probs.shape[-1] - 1).astype(np.int32)
-        for b in np.flatnonzero(~done):
-            if end_id is not None and token[b] == end_id:
-                done[b] = True
-            else:
-                outputs[b].append(int(token[b]))
-        if done.all():
-            break
-        token = np.where(done, pad_id, token).astype(np.int32)
-    return outputs
+        draws = rng.random((logits.shape[0], 1)) * cumulative[:, -1:]
+        return np.minimum((cumulative < draws).sum(axis=-1), probs.shape[-1] - 1).astype(np.int32)
+
+    return _decode_token_by_token(model, source_ids, start_id, end_id, max_steps, pad_id, draw)

@@ -192,8 +192,11 @@ def _count_batches(dataset):
     return int(dataset.reduce(0, lambda count, _: count + 1).numpy())
 
 
-def plot_history(csv_path, png_path):
-    """Write training curves (loss and masked accuracy, train vs val) as PNG."""
+TRANSLATION_CURVES = (("loss", "loss"), ("masked_accuracy", "masked token accuracy"))
+
+
+def plot_history(csv_path, png_path, curves=TRANSLATION_CURVES):
+    """Write train/val curves of the `curves` metrics (key, title) as a PNG."""
     import csv
 
     import matplotlib
@@ -206,8 +209,8 @@ def plot_history(csv_path, png_path):
     if not rows:
         return
     epochs = [int(r["epoch"]) + 1 for r in rows]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key, title in ((axes[0], "loss", "loss"), (axes[1], "masked_accuracy", "masked token accuracy")):
+    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 4))
+    for ax, (key, title) in zip(axes, curves):
         for prefix, style in (("", "-o"), ("val_", "-s")):
             if prefix + key in rows[0]:
                 ax.plot(epochs, [float(r[prefix + key]) for r in rows], style, label=(prefix or "train_") + key)

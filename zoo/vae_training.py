@@ -17,37 +17,10 @@ import time
 import keras
 
 from zoo import atomic
-from zoo.training import MODEL_FILE, RUN_FILE
+from zoo.training import MODEL_FILE, RUN_FILE, plot_history
 
 VOCAB_FILE = "vocab.txt"
 VAE_CURVES = (("loss", "loss (train objective / val -ELBO)"), ("reconstruction", "reconstruction (nats)"), ("kl", "KL (nats)"))
-
-
-def plot_history(csv_path, png_path, curves=VAE_CURVES):
-    """Write train/val curves of the `curves` metrics (key, title) as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with open(csv_path, encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        return
-    epochs = [int(r["epoch"]) + 1 for r in rows]
-    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 4))
-    for ax, (key, title) in zip(axes, curves):
-        for prefix, style in (("", "-o"), ("val_", "-s")):
-            if prefix + key in rows[0]:
-                ax.plot(epochs, [float(r[prefix + key]) for r in rows], style, label=(prefix or "train_") + key)
-        ax.set_xlabel("epoch")
-        ax.set_title(title)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    with atomic.staged_file(png_path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
 
 
 def fit_run(model, train_ds, val_ds, run_dir, run_info, config, verbose=1):
@@ -87,7 +60,7 @@ def fit_run(model, train_ds, val_ds, run_dir, run_info, config, verbose=1):
     tmp_model = os.path.join(run_dir, f".tmp-{os.getpid()}-{MODEL_FILE}")  # Keras wants the suffix
     model.save(tmp_model)
     os.replace(tmp_model, os.path.join(run_dir, MODEL_FILE))
-    plot_history(os.path.join(run_dir, "history.csv"), os.path.join(run_dir, "training_curves.png"))
+    plot_history(os.path.join(run_dir, "history.csv"), os.path.join(run_dir, "training_curves.png"), VAE_CURVES)
     final = {k: float(v[-1]) for k, v in history.history.items()}
     atomic.write_json(
         os.path.join(run_dir, RUN_FILE),

@@ -1,14 +1,12 @@
 """Convolutional image VAE family (task `image_vae`)."""
 
-import dataclasses
-
+from zoo import presets
 from zoo.image_vae.image_vae import ImageVAE
 from zoo.image_vae.image_vae_config import PRESETS, ImageVAEConfig, get_preset
 
 
 def config_from_dict(values):
-    known = {f.name for f in dataclasses.fields(ImageVAEConfig)}
-    return ImageVAEConfig(**{k: v for k, v in values.items() if k in known})
+    return presets.config_from_dict(ImageVAEConfig, values)
 
 
 def build_model(config):

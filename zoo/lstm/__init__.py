@@ -1,14 +1,12 @@
 """LSTM seq2seq family: bidirectional LSTM encoder, attentional LSTM decoder."""
 
-import dataclasses
-
+from zoo import presets
 from zoo.lstm.lstm_config import ATTENTION_TYPES, PRESETS, LSTMConfig, get_preset
 from zoo.lstm.lstm_translator import LSTMTranslator
 
 
 def config_from_dict(values):
-    known = {f.name for f in dataclasses.fields(LSTMConfig)}
-    return LSTMConfig(**{k: v for k, v in values.items() if k in known})
+    return presets.config_from_dict(LSTMConfig, values)
 
 
 def build_model(config):

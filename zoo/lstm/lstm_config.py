@@ -2,6 +2,8 @@
 
 import dataclasses
 
+from zoo.presets import select_preset
+
 ATTENTION_TYPES = ("luong_dot", "luong_general", "bahdanau")
 
 
@@ -116,9 +118,7 @@ PRESETS = {
 
 def get_preset(name, **overrides):
     """A copy of preset `name` with `overrides` applied."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
-    config = dataclasses.replace(PRESETS[name], **overrides)
+    config = select_preset(PRESETS, name, overrides)
     if config.attention not in ATTENTION_TYPES:
         raise ValueError(f"unknown attention {config.attention!r}; choose from {', '.join(ATTENTION_TYPES)}")
     return config

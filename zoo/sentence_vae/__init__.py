@@ -1,14 +1,12 @@
 """Sentence VAE family (task `text_vae`): Transformer encoder, LSTM decoder."""
 
-import dataclasses
-
+from zoo import presets
 from zoo.sentence_vae.sentence_vae import SentenceVAE
 from zoo.sentence_vae.sentence_vae_config import PRESETS, SentenceVAEConfig, get_preset
 
 
 def config_from_dict(values):
-    known = {f.name for f in dataclasses.fields(SentenceVAEConfig)}
-    return SentenceVAEConfig(**{k: v for k, v in values.items() if k in known})
+    return presets.config_from_dict(SentenceVAEConfig, values)
 
 
 def build_model(config):

@@ -2,6 +2,8 @@
 
 import dataclasses
 
+from zoo.presets import select_preset
+
 from zoo.vae_losses import KL_SCHEDULES
 
 
@@ -107,6 +109,4 @@ PRESETS = {
 
 def get_preset(name, **overrides):
     """A copy of preset `name` with `overrides` applied."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
-    return dataclasses.replace(PRESETS[name], **overrides)
+    return select_preset(PRESETS, name, overrides)

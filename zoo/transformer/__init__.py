@@ -1,14 +1,12 @@
 """Transformer encoder-decoder family (keras-hub layers)."""
 
-import dataclasses
-
+from zoo import presets
 from zoo.transformer.transformer_config import PRESETS, TransformerConfig, get_preset
 from zoo.transformer.transformer_translator import TransformerTranslator
 
 
 def config_from_dict(values):
-    known = {f.name for f in dataclasses.fields(TransformerConfig)}
-    return TransformerConfig(**{k: v for k, v in values.items() if k in known})
+    return presets.config_from_dict(TransformerConfig, values)
 
 
 def build_model(config):
