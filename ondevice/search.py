@@ -72,6 +72,19 @@ def _decode_token_by_token(model, source_ids, start_id, end_id, max_steps, pad_i
     return outputs
 
 
+def _top_candidates(candidates, n):
+    """Indices of the `n` best entries of each row, best first; exact ties go
+    to the lower index, so every runtime (the Kotlin core too) picks the same
+    hypotheses. A partition plus a sort of the few survivors, not a full sort
+    of beam x vocabulary on every step."""
+    kth = np.partition(candidates, -n, axis=1)[:, -n]  # (batch,) the n-th best score
+    top = np.empty((candidates.shape[0], n), np.int64)
+    for b, row in enumerate(candidates):
+        index = np.flatnonzero(row >= kth[b])
+        top[b] = index[np.lexsort((index, -row[index]))[:n]]
+    return top
+
+
 def beam_search(
     model,
     source_ids,
@@ -126,9 +139,7 @@ def beam_search(
         vocab = log_probs.shape[-1]
         candidates = (scores[:, :, None] + log_probs).reshape(batch, k * vocab)
         n_top = min(2 * k, k * vocab)
-        # Best first; exact ties go to the lower (beam, token) index, so every
-        # runtime (the Kotlin core too) picks the same hypotheses.
-        top = np.argsort(-candidates, axis=1, kind="stable")[:, :n_top]  # (batch, 2k)
+        top = _top_candidates(candidates, n_top)  # (batch, 2k), best first
 
         new_scores = np.full((batch, k), -np.inf)
         new_tokens = np.zeros((batch, k), np.int32)

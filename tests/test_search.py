@@ -132,3 +132,14 @@ def test_beam_respects_max_steps():
     model = ToyRecurrentModel(4, end_bias=-50.0)  # never ends
     out = beam_search(model, SOURCES, START, END, 6, beam_size=3)
     assert all(len(o) == 6 for o in out)
+
+
+def test_top_candidates_equal_a_full_stable_sort_with_ties():
+    from ondevice.search import _top_candidates
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        candidates = np.round(rng.normal(size=(3, 50)), 1)  # many exact ties
+        candidates[0, :5] = -np.inf
+        expected = np.argsort(-candidates, axis=1, kind="stable")[:, :10]
+        np.testing.assert_array_equal(_top_candidates(candidates, 10), expected)
