@@ -5,7 +5,7 @@ models; mapping the same trained weights into it lets the benchmark compare
 our split-signature LiteRT decoding with it on equal terms.
 
 The mapping (pre-norm Transformer, no embedding scaling, learned position
-tables, untied output projection, separate source/target vocabularies):
+tables, output projection untied or tied to the target embedding, separate source/target vocabularies):
 
 | Keras (keras-hub)                                  | CTranslate2 spec                              |
 | -------------------------------------------------- | --------------------------------------------- |
@@ -16,6 +16,7 @@ tables, untied output projection, separate source/target vocabularies):
 | `_self_attention_layer_norm` etc. (pre-norm)       | `self_attention.layer_norm`, `ffn.layer_norm` |
 | `encoder_norm` / `decoder_norm`                    | final `layer_norm`                            |
 | `output_projection` `Dense`                        | `decoder.projection`                          |
+| (tied) decoder token table, zero bias              | `decoder.projection`                          |
 
 `convert_ctranslate2` checks the result before writing it: the greedy tokens
 of CTranslate2 must equal the Keras model's on real validation sentences.
@@ -105,7 +106,9 @@ def _embeddings(side_spec, embedding_spec, layer):
 def _check_supported(model):
     import keras_hub
 
-    needed = ("encoder_embedding", "encoder_layers", "encoder_norm", "decoder_embedding", "decoder_layers", "decoder_norm", "output_projection")
+    needed = ("encoder_embedding", "encoder_layers", "encoder_norm", "decoder_embedding", "decoder_layers", "decoder_norm")
+    if not getattr(model, "tie_embeddings", False):
+        needed += ("output_projection",)
     missing = [name for name in needed if not hasattr(model, name)]
     if missing:
         raise CTranslate2Error(
@@ -165,7 +168,11 @@ def transformer_spec(model, source_vocab, target_vocab):
         _layer_norm(layer_spec.attention.layer_norm, layer._cross_attention_layer_norm)
         _ffn(layer_spec.ffn, layer)
     _layer_norm(decoder.layer_norm, model.decoder_norm)
-    _dense(decoder.projection, model.output_projection)
+    if getattr(model, "tie_embeddings", False):  # logits = x @ table.T
+        table = decoder.embeddings.weight
+        _linear(decoder.projection, table.T, np.zeros(table.shape[0], np.float32))
+    else:
+        _dense(decoder.projection, model.output_projection)
 
     spec.register_source_vocabulary(list(source_vocab))
     spec.register_target_vocabulary(list(target_vocab))

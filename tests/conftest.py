@@ -18,17 +18,27 @@ TINY_TRAIN_PAIRS = 3000
 
 _runs = {}
 
+# Tiny runs that are a family with config overrides (`train_tiny(name)`).
+VARIANTS = {"transformer_tied": ("transformer", {"tie_embeddings": True})}
+
+
+def variant_family(name):
+    """The family a `train_tiny` name trains."""
+    return VARIANTS.get(name, (name, None))[0]
+
 
 @pytest.fixture(scope="session")
 def train_tiny(tmp_path_factory):
     """`train_tiny(family)` -> run dir of a tiny model trained for 2 epochs
-    on 3000 bundled pairs (trained once per session)."""
+    on 3000 bundled pairs (trained once per session). `family` may also be a
+    key of `VARIANTS`."""
     from zoo.training import train
 
     def get(family):
         if family not in _runs:
             run_dir = tmp_path_factory.mktemp("runs") / f"tiny_{family}"
-            train(family, str(run_dir), preset="tiny", max_train_pairs=TINY_TRAIN_PAIRS, verbose=0)
+            base, overrides = VARIANTS.get(family, (family, None))
+            train(base, str(run_dir), preset="tiny", overrides=overrides, max_train_pairs=TINY_TRAIN_PAIRS, verbose=0)
             _runs[family] = str(run_dir)
         return _runs[family]
 

@@ -10,12 +10,13 @@ from converters.recipes import RECIPES
 from converters.tflite_inspect import op_counts, tensor_types
 from ondevice.manifest import load_manifest, sha256_file
 from ondevice.translator import Translator
+from tests.conftest import variant_family
 
 FAMILIES = ["transformer", "lstm"]
 
 
 @pytest.mark.parametrize("recipe", list(RECIPES))
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", FAMILIES + ["transformer_tied"])
 def test_convert_recipe(convert_tiny, family, recipe):
     artifact = convert_tiny(recipe, family)
     manifest = load_manifest(artifact)
@@ -25,7 +26,7 @@ def test_convert_recipe(convert_tiny, family, recipe):
     ops = op_counts(model_bytes)
     assert sorted(ops) == ["decode_step", "encode"]  # exactly the two signatures
     assert "WHILE" not in ops["decode_step"]
-    assert data["quantization"]["recipe"] == recipe and data["family"] == family
+    assert data["quantization"]["recipe"] == recipe and data["family"] == variant_family(family)
     assert data["model_sha256"] == sha256_file(os.path.join(artifact, "model.tflite"))
     parity = data["parity"]
     assert parity["sentences"] >= 16 and parity["steps"] > 0

@@ -39,3 +39,8 @@ def test_ctranslate2_refuses_models_it_cannot_map(train_tiny, tmp_path):
     with pytest.raises(CTranslate2Error, match="not a keras-hub Transformer"):
         convert_ctranslate2(train_tiny("lstm"), str(tmp_path / "ct2"))
     assert not (tmp_path / "ct2").exists()
+
+
+def test_ctranslate2_maps_tied_output_embedding(train_tiny, tmp_path):
+    report = convert_ctranslate2(train_tiny("transformer_tied"), str(tmp_path / "ct2"), num_verify=32)
+    assert report["greedy_sentence_agreement_with_keras"] == 1.0

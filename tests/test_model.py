@@ -4,14 +4,16 @@ import dataclasses
 
 import keras
 import numpy as np
+import pytest
 
 from zoo.transformer import PRESETS, TransformerTranslator, build_model, config_from_dict, get_preset
 
 
-def small_model():
+def small_model(tie_embeddings=False):
     return TransformerTranslator(
         50, 60, hidden_dim=32, intermediate_dim=64, num_heads=2, num_encoder_layers=2,
         num_decoder_layers=2, dropout=0.0, max_source_length=10, max_target_length=8,
+        tie_embeddings=tie_embeddings,
     )
 
 
@@ -27,10 +29,16 @@ def test_presets_and_config_round_trip():
     model = build_model(get_preset("tiny"))
     clone = TransformerTranslator.from_config(model.get_config())
     assert clone.get_config() == model.get_config()
+    tied = small_model(tie_embeddings=True)
+    tied({"encoder_inputs": SOURCE, "decoder_inputs": TARGET})
+    untied = small_model()
+    untied({"encoder_inputs": SOURCE, "decoder_inputs": TARGET})
+    assert tied.count_params() == untied.count_params() - (32 * 60 + 60)  # no output Dense
 
 
-def test_keras_save_load_round_trip(tmp_path):
-    model = small_model()
+@pytest.mark.parametrize("tie_embeddings", [False, True])
+def test_keras_save_load_round_trip(tmp_path, tie_embeddings):
+    model = small_model(tie_embeddings)
     expected = model({"encoder_inputs": SOURCE, "decoder_inputs": TARGET}).numpy()
     path = tmp_path / "m.keras"
     model.save(path)
@@ -39,8 +47,9 @@ def test_keras_save_load_round_trip(tmp_path):
     np.testing.assert_allclose(got, expected, atol=1e-6)
 
 
-def test_step_decoding_with_kv_cache_matches_teacher_forcing():
-    model = small_model()
+@pytest.mark.parametrize("tie_embeddings", [False, True])
+def test_step_decoding_with_kv_cache_matches_teacher_forcing(tie_embeddings):
+    model = small_model(tie_embeddings)
     full = model({"encoder_inputs": SOURCE, "decoder_inputs": TARGET}).numpy()
     state = model.encode(SOURCE)
     specs = {t.name: t for t in model.decoder_tensor_specs()}

@@ -29,6 +29,9 @@ class TransformerTranslator(keras.Model):
         dropout: float. Dropout rate.
         max_source_length: int. Longest source sequence.
         max_target_length: int. Decoder positions (K/V cache length).
+        tie_embeddings: bool. Compute the logits with the transpose of the
+            decoder's token embedding instead of a separate output `Dense`
+            (Press & Wolf, 2017): fewer weights, a smaller file.
     """
 
     family = "transformer"
@@ -45,6 +48,7 @@ class TransformerTranslator(keras.Model):
         dropout=0.1,
         max_source_length=64,
         max_target_length=64,
+        tie_embeddings=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -58,6 +62,7 @@ class TransformerTranslator(keras.Model):
         self.dropout = dropout
         self.max_source_length = max_source_length
         self.max_target_length = max_target_length
+        self.tie_embeddings = tie_embeddings
         self.head_dim = hidden_dim // num_heads
 
         def block_kwargs():
@@ -84,7 +89,14 @@ class TransformerTranslator(keras.Model):
             for i in range(num_decoder_layers)
         ]
         self.decoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm")
-        self.output_projection = keras.layers.Dense(target_vocabulary_size, name="output_projection")
+        if not tie_embeddings:
+            self.output_projection = keras.layers.Dense(target_vocabulary_size, name="output_projection")
+
+    def _logits(self, x):
+        x = self.decoder_norm(x)  # (batch, tgt, hidden)
+        if self.tie_embeddings:
+            return self.decoder_embedding.token_embedding(x, reverse=True)  # (batch, tgt, vocab)
+        return self.output_projection(x)  # (batch, tgt, vocab)
 
     # Training graph --------------------------------------------------------
 
@@ -102,7 +114,7 @@ class TransformerTranslator(keras.Model):
         x = self.decoder_embedding(decoder_ids)  # (batch, tgt, hidden)
         for layer in self.decoder_layers:
             x = layer(x, encoder_sequence=memory, encoder_padding_mask=source_mask, training=training)
-        return self.output_projection(self.decoder_norm(x))  # (batch, tgt, vocab)
+        return self._logits(x)  # (batch, tgt, vocab)
 
     # Inference graphs ------------------------------------------------------
 
@@ -183,7 +195,7 @@ class TransformerTranslator(keras.Model):
                 training=False,
             )
             outputs[f"self_cache_{i}"] = self_cache
-        logits = self.output_projection(self.decoder_norm(x))[:, 0, :]  # (batch, vocab)
+        logits = self._logits(x)[:, 0, :]  # (batch, vocab)
         return {"logits": logits, **outputs}
 
     def get_config(self):
@@ -200,6 +212,7 @@ class TransformerTranslator(keras.Model):
                 "dropout": self.dropout,
                 "max_source_length": self.max_source_length,
                 "max_target_length": self.max_target_length,
+                "tie_embeddings": self.tie_embeddings,
             }
         )
         return config
