@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Multi30k En->De Transformer (`small_fast`: 6-layer encoder, 1-layer decoder, tied output embedding, width 256): train, evaluate, convert every recipe.
-# Usage: recipes/multi30k_transformer.sh [DATA_DIR] [OUT_PREFIX]
+# Usage: recipes/multi30k_transformer_fast.sh [DATA_DIR] [OUT_PREFIX]
 #   DATA_DIR holds train/val/test2016 .en/.de files (default ../shared/data/multi30k).
 # Tuned on val only; test2016 is for reporting. Rerunning resumes training (BackupAndRestore).
 set -euo pipefail

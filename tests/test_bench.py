@@ -90,3 +90,38 @@ def test_resume_restores_measured_stages(quick_bench, train_tiny):
     assert resumed["keras"] == before["keras"] and resumed["recipes"] == before["recipes"]
     assert resumed["latency"]["litert_float32"] == before["latency"]["litert_float32"]
     assert resumed["throughput"] == before["throughput"]
+
+
+def test_quick_bench_vae_rows(tiny_sentence_vae_run, tiny_image_vae_run, convert_vae, tmp_path):
+    runs = {"sentence_vae": tiny_sentence_vae_run, "image_vae": tiny_image_vae_run}
+    artifacts = [f"{f}:{r}={convert_vae(f.split('_')[0].replace('sentence', 'text'), r)}" for f in runs for r in RECIPES]
+    code = main(
+        ["bench", "--runs", *[f"{f}={p}" for f, p in runs.items()], "--artifacts", *artifacts, "--out", str(tmp_path)]
+        + ["--quick", "--recipes", ",".join(RECIPES), "--max-sentences", "12", "--latency-sentences", "4", "--batch-size", "4"]
+    )
+    assert code == 0
+    with open(tmp_path / "results.json", encoding="utf-8") as f:
+        families = json.load(f)["families"]
+    for family, task in (("sentence_vae", "text_vae"), ("image_vae", "image_vae")):
+        fam = families[family]
+        assert fam["task"] == task
+        keras = fam["keras"]
+        assert keras["nll_bound"] > 0 and keras["kl"] >= 0 and keras.get("sentences", keras.get("images")) == 12
+        for recipe in RECIPES:
+            entry = fam["recipes"][recipe]
+            assert entry["model_bytes"] > 0 and entry["parity"]
+            # The same code, examples and noise: float32 LiteRT equals Keras closely.
+            tolerance = 1e-3 if recipe == "float32" else 0.1
+            assert abs(entry["nll_bound"] - keras["nll_bound"]) <= tolerance * keras["nll_bound"], (family, recipe)
+        assert fam["recipes"]["int8"]["model_bytes"] < fam["recipes"]["float32"]["model_bytes"]
+        assert set(fam["vae_latency"]) == {"keras", *(f"litert_{r}" for r in RECIPES)}
+        for name, entry in fam["vae_latency"].items():
+            assert 0 < entry["roundtrip"]["p50_ms"] <= entry["roundtrip"]["p95_ms"], name
+            assert entry["encode"]["p50_ms"] <= entry["roundtrip"]["p95_ms"] and entry["batch"]["ms_per_example"] > 0
+            assert entry["tensorflow_imported"] is (name == "keras")
+        if task == "text_vae":
+            assert fam["vae_latency"]["litert_float32"]["decode_steps_per_sentence"] >= 1
+    report = (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
+    assert "## sentence_vae" in report and "## image_vae" in report and "NLL bound (-ELBO), nats/image" in report
+    assert "not measured" not in report, report
+    assert "- **image_vae**: Keras NLL bound" in report

@@ -8,6 +8,7 @@ import datetime
 import os
 
 from zoo import atomic
+from zoo.bench.vae_section import vae_summary, vae_tables
 
 # Published Multi30k En->De test2016 figures (lowercased BLEU, beam 5) and
 # this project's targets (issue 5).
@@ -23,6 +24,18 @@ LATENCY_LABELS = {
     "ctranslate2_float32": "(c) CTranslate2 float32",
     "ctranslate2_int8": "(c) CTranslate2 int8",
 }
+
+
+def _translation(results):
+    """(family, results) of the translation families (VAEs have their own tables)."""
+    return [(f, fam) for f, fam in results["families"].items() if fam.get("task", "translation") == "translation"]
+
+
+def _target(fam):
+    """The published figure and target of a Multi30k run's model family, or None."""
+    if (fam.get("keras") or {}).get("corpus") != "multi30k":
+        return None
+    return TARGETS.get((fam.get("run") or {}).get("family"))
 
 
 def _ct2(fam):
@@ -123,7 +136,7 @@ def _family_tables(family, fam):
     if cfg:
         keys = [k for k in cfg if k.endswith(("_dim", "_units", "layers", "heads", "vocabulary_size", "attention"))]
         lines += ["Configuration: " + ", ".join(f"`{k}={cfg[k]}`" for k in keys), ""]
-    target = TARGETS.get(run.get("family")) if keras.get("corpus") == "multi30k" else None
+    target = _target(fam)
     lc5 = _lc(keras, 5)
     if target and lc5 is not None:
         met = "met" if lc5 >= target["target"] else f"NOT met ({target['target'] - lc5:.2f} BLEU short)"
@@ -290,7 +303,7 @@ def _family_tables(family, fam):
 def edge_checks(results):
     """The issue's edge targets, checked against the measured figures."""
     rows = []
-    for family, fam in results["families"].items():
+    for family, fam in _translation(results):
         recipes = fam.get("recipes", {})
         f32 = _lc(recipes.get("float32"), 5)
         for recipe, limit in (("dynamic_int8", EDGE["dynamic_int8_bleu_drop"]), ("int8", EDGE["int8_bleu_drop"])):
@@ -318,10 +331,10 @@ def closing_note(results):
     """Summary of the figures and the largest remaining gap, from the measurements."""
     lines = ["## Closing note", ""]
     gaps = []  # (factor by which the target is missed, sentence)
-    for family, fam in results["families"].items():
+    for family, fam in _translation(results):
         keras, recipes = fam.get("keras") or {}, fam.get("recipes") or {}
         lc5 = _lc(keras, 5)
-        target = TARGETS.get(family) if keras.get("corpus") == "multi30k" else None
+        target = _target(fam)
         parts = []
         if lc5 is not None:
             parts.append(f"Keras float32 reaches {lc5:.2f} lowercased BLEU (beam 5) on {keras.get('sentences')} test sentences")
@@ -365,6 +378,10 @@ def closing_note(results):
                     gaps.append((factor, f"{family} decode speed: {factor:.1f}× slower per token than CTranslate2 int8 at batch 1{where}"))
         if parts:
             lines.append(f"- **{family}**: " + "; ".join(parts) + ".")
+    for family, fam in results["families"].items():
+        summary = vae_summary(fam) if fam.get("task", "translation") != "translation" else None
+        if summary:
+            lines.append(f"- **{family}**: {summary}.")
     if gaps:
         factor, sentence = max(gaps)
         lines += ["", f"Largest remaining gap: {sentence}."]
@@ -380,7 +397,7 @@ def plot_bleu_vs_size(results, path):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for family, fam in results["families"].items():
+    for family, fam in _translation(results):
         points = [(r["model_bytes"] / 1e6, _lc(r, 5), name) for name, r in fam.get("recipes", {}).items() if "model_bytes" in r and _lc(r, 5) is not None]
         ct2 = [(r["model_bytes"] / 1e6, _lc(r, 5), f"CT2 {name}") for name, r in _ct2(fam).items() if "beams" in r]
         for group, marker, label, offset in ((points, "o", f"{family} LiteRT", (4, 3)), (ct2, "x", f"{family} CTranslate2", (4, -9))):
@@ -453,16 +470,14 @@ def write_report(results, out_dir, command=None):
     if rows:
         lines += ["## Targets", "", "| family | target | measured | met |", "| --- | --- | --- | --- |"]
         lines += [f"| {f} | {t} | {m} | {'yes' if ok else '**no**'} |" for f, t, m, ok in rows]
-        for family, fam in results["families"].items():
-            target, lc5 = TARGETS.get(family), _lc(fam.get("keras"), 5)
-            if (fam.get("keras") or {}).get("corpus") != "multi30k":
-                continue
+        for family, fam in _translation(results):
+            target, lc5 = _target(fam), _lc(fam.get("keras"), 5)
             if target and lc5 is not None:
                 ok = lc5 >= target["target"]
                 lines.append(f"| {family} | test2016 lowercased BLEU beam 5 ≥ {target['target']} | {lc5:.2f} | {'yes' if ok else '**no**'} |")
         lines.append("")
     lines += ["![BLEU vs file size](bleu_vs_size.png)", "", "![latency per token](latency_per_token.png)", ""]
     for family, fam in results["families"].items():
-        lines += _family_tables(family, fam)
+        lines += _family_tables(family, fam) if fam.get("task", "translation") == "translation" else vae_tables(family, fam)
     lines += closing_note(results)
     atomic.write_text(os.path.join(out_dir, "BENCHMARKS.md"), "\n".join(lines) + "\n")

@@ -1,10 +1,11 @@
 """What is measured per task: one function per task in `TASK_SECTIONS`.
 
-A section function takes the `Bench` and a family name and returns its
-stages, `[(name, callable)]`; each callable fills
-`bench.results["families"][family]`. Translation families (Transformer,
-LSTM) share `translation_section`; a VAE family adds its own function
-(ELBO/KL or reconstruction per recipe, latency) under its task name.
+A section function takes the `Bench`, a family name and the run's
+`run.json` and returns its stages, `[(name, callable, result path)]`; each
+callable fills `bench.results["families"][family]`. Translation families
+(Transformer, LSTM) share `translation_section`; the VAEs share
+`zoo.bench.vae_section.vae_section` (ELBO / reconstruction per recipe,
+latency).
 """
 
 import json
@@ -82,7 +83,7 @@ def translation_section(bench, family, run_info):
 
     run_dir, o = bench.runs[family], bench.o
     res = bench.results["families"].setdefault(family, {})
-    res["run"] = _run_summary(run_dir, run_info)
+    res["task"], res["run"] = "translation", _run_summary(run_dir, run_info)
     state = {}
 
     def prepare():
@@ -283,6 +284,15 @@ def throughput(bench, family, pipeline, jit):
     }
     result = run_worker(spec, bench.log_path)
     bench.results["families"][family].setdefault("throughput", {})[f"{pipeline}_jit{int(jit)}"] = result
+
+
+def _register_vae_section():
+    from zoo.bench.vae_section import vae_section
+
+    TASK_SECTIONS["text_vae"] = TASK_SECTIONS["image_vae"] = vae_section
+
+
+_register_vae_section()
 
 
 class _TranslatorDecoder:

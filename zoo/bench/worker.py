@@ -9,6 +9,7 @@ Spec kinds:
     `decode`: `decoder` (`litert` | `keras_cached` | `keras_tutorial` |
         `ctranslate2`), `path`, `compute_type`, `threads`, `sentences`
         (source id lists), `beams`, `batch_size`, `warmup`.
+    `vae`: see `zoo.bench.vae_section.measure_vae`.
     `train`: see `zoo.bench.throughput.measure_training`.
 """
 
@@ -226,6 +227,12 @@ def main(argv=None):
     try:
         if spec["kind"] == "decode":
             result = measure_decode(spec)
+        elif spec["kind"] == "vae":
+            if spec["decoder"] == "keras":
+                _tensorflow(spec.get("threads", 1))
+            from zoo.bench.vae_section import measure_vae
+
+            result = measure_vae(spec)
         else:
             _tensorflow(spec.get("threads", 1))
             from zoo.bench.throughput import measure_training
