@@ -411,7 +411,8 @@ def plot_bleu_vs_size(results, path):
     ax.set_ylabel("test BLEU, lowercased, beam 5")
     ax.set_title("Quality vs file size")
     ax.grid(alpha=0.3)
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
     fig.tight_layout()
     with atomic.staged_file(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
