@@ -82,9 +82,13 @@ def test_sigkill_mid_epoch_then_rerun_resumes(tmp_path):
     assert info["status"] == "done"
     assert [(r["epoch"], r["batch"]) for r in info["resumes"]] == [(saved["epoch"], saved["batch"])]
     with open(run_dir / "history.csv", encoding="utf-8") as f:
-        epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
+        rows = list(csv.DictReader(f))
+    epochs = [int(row["epoch"]) for row in rows]
     # Epoch 0 was trained once (before the kill); the rerun continued at the saved epoch.
     assert epochs.count(0) == 1 and sorted(set(epochs)) == [0, 1], epochs
+    # The training time counts the epoch trained before the kill too.
+    epoch_seconds = [float(row["epoch_seconds"]) for row in rows]
+    assert all(s > 0 for s in epoch_seconds) and info["train_seconds"] == round(sum(epoch_seconds), 1)
     assert not backup.exists()  # removed once training finished
     assert not [p.name for p in run_dir.rglob(".tmp-*")]
 

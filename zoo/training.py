@@ -195,6 +195,30 @@ def _count_batches(dataset):
 TRANSLATION_CURVES = (("loss", "loss"), ("masked_accuracy", "masked token accuracy"))
 
 
+class EpochTimer(keras.callbacks.Callback):
+    """Adds `epoch_seconds` to each epoch's logs, so `history.csv` records it
+    and the training time of a resumed run still adds up (`train_seconds`)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_seconds"] = time.time() - self._start
+
+
+def train_seconds(csv_path, fallback):
+    """Summed `epoch_seconds` of every logged epoch (across resumes), else `fallback`."""
+    import csv
+
+    with open(csv_path, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    seconds = [r.get("epoch_seconds") for r in rows]
+    if not rows or not all(seconds):
+        return round(fallback, 1)
+    return round(sum(float(x) for x in seconds), 1)
+
+
 def plot_history(csv_path, png_path, curves=TRANSLATION_CURVES):
     """Write train/val curves of the `curves` metrics (key, title) as a PNG."""
     import csv
@@ -372,6 +396,7 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
 
     os.makedirs(os.path.join(write_dir, "checkpoints"), exist_ok=True)
     callbacks = [
+        EpochTimer(),
         # CSVLogger before the backup: an epoch end is logged before it is backed up.
         keras.callbacks.CSVLogger(os.path.join(write_dir, "history.csv"), append=True),
         ResumableBackup(
@@ -403,7 +428,12 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
     final = {k: float(v[-1]) for k, v in history.history.items()}
     atomic.write_json(
         run_path,
-        {**run_info, "status": "done", "train_seconds": round(time.time() - start, 1), "final_metrics": final},
+        {
+            **run_info,
+            "status": "done",
+            "train_seconds": train_seconds(os.path.join(run_dir, "history.csv"), time.time() - start),
+            "final_metrics": final,
+        },
     )
     return history
 
