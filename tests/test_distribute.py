@@ -6,6 +6,7 @@ in subprocesses (the device layout and the cluster must be set before
 TensorFlow starts) with time limits, and leave an ordinary run directory.
 """
 
+import csv
 import json
 import math
 import os
@@ -53,8 +54,8 @@ def test_mirrored_on_two_cpu_devices_converts(tmp_path):
     assert dist["global_batch"] == 2 * dist["per_replica_batch"] == 2 * info["config"]["batch_size"]
     assert dist["peak_learning_rate"] == pytest.approx(info["config"]["learning_rate"] * 2**0.5)
     # The loss is averaged, not summed, over replicas (about ln(vocab) at the start).
-    history = (run_dir / "history.csv").read_text().splitlines()
-    first_loss = float(history[1].split(",")[1])
+    with open(run_dir / "history.csv", encoding="utf-8") as f:
+        first_loss = float(next(csv.DictReader(f))["loss"])
     assert first_loss < 1.2 * math.log(info["config"]["target_vocabulary_size"])
 
     model, _, _, _ = load_run(str(run_dir))
