@@ -18,6 +18,12 @@ TINY_TRAIN_PAIRS = 3000
 
 _runs = {}
 
+
+def _seed():
+    import keras
+
+    keras.utils.set_random_seed(1234)
+
 # Tiny runs that are a family with config overrides (`train_tiny(name)`).
 VARIANTS = {"transformer_tied": ("transformer", {"tie_embeddings": True})}
 
@@ -38,6 +44,7 @@ def train_tiny(tmp_path_factory):
         if family not in _runs:
             run_dir = tmp_path_factory.mktemp("runs") / f"tiny_{family}"
             base, overrides = VARIANTS.get(family, (family, None))
+            _seed()  # the same tiny model whichever tests ran before
             train(base, str(run_dir), preset="tiny", overrides=overrides, max_train_pairs=TINY_TRAIN_PAIRS, verbose=0)
             _runs[family] = str(run_dir)
         return _runs[family]
@@ -80,6 +87,7 @@ def tiny_sentence_vae_run(tmp_path_factory):
     from zoo.training import train
 
     run_dir = tmp_path_factory.mktemp("runs") / "tiny_sentence_vae"
+    _seed()
     train("sentence_vae", str(run_dir), preset="tiny", max_train_pairs=TINY_VAE_SENTENCES, verbose=0)
     return str(run_dir)
 
@@ -90,6 +98,7 @@ def tiny_image_vae_run(tmp_path_factory):
     from zoo.training import train
 
     run_dir = tmp_path_factory.mktemp("runs") / "tiny_image_vae"
+    _seed()
     train("image_vae", str(run_dir), preset="tiny", verbose=0)
     return str(run_dir)
 
