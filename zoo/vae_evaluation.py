@@ -77,14 +77,8 @@ def load_vae(path):
     return keras_vae(model, vocabulary), task, run_info.get("data")
 
 
-def evaluate_vae(path, data=None, split="val", max_examples=None, seed=0):
-    """Evaluate a VAE on a data split; returns `(task, figures)`.
-
-    `data` defaults to the run's own data; an artifact does not know it, so
-    without `data` it is evaluated on the bundled default data.
-    """
-    model, task, run_data = load_vae(path)
-    spec = data or run_data
+def load_examples(task, spec, split, max_examples=None):
+    """`(examples, corpus_name)`: sentences (`text_vae`) or images of a data split (numpy only)."""
     if task == "text_vae":
         from zoo.datasets.sentences import load_sentences
 
@@ -96,7 +90,18 @@ def evaluate_vae(path, data=None, split="val", max_examples=None, seed=0):
     examples = corpus.split(split)[: max_examples or None]
     if not len(examples):
         raise ValueError(f"the {split} split of {corpus.name} is empty")
-    return task, {**model.evaluate(examples, seed=seed), "data": corpus.name}
+    return examples, corpus.name
+
+
+def evaluate_vae(path, data=None, split="val", max_examples=None, seed=0):
+    """Evaluate a VAE on a data split; returns `(task, figures)`.
+
+    `data` defaults to the run's own data; an artifact does not know it, so
+    without `data` it is evaluated on the bundled default data.
+    """
+    model, task, run_data = load_vae(path)
+    examples, name = load_examples(task, data or run_data, split, max_examples)
+    return task, {**model.evaluate(examples, seed=seed), "data": name}
 
 
 def print_vae_evaluation(path, data=None, split="val", max_examples=None):

@@ -14,6 +14,8 @@ import time
 
 import numpy as np
 
+from zoo.vae_evaluation import load_examples
+
 # Figures shown per task: (key, label, digits).
 FIGURES = {
     "text_vae": (
@@ -33,21 +35,6 @@ FIGURES = {
 }
 
 
-def _examples(task, data, split, count):
-    if task == "text_vae":
-        from zoo.datasets.sentences import load_sentences
-
-        corpus = load_sentences(data)
-    else:
-        from zoo.datasets.images import load_images
-
-        corpus = load_images(data)
-    examples = corpus.split(split)
-    if not len(examples):
-        raise ValueError(f"the {split} split of {corpus.name} is empty")
-    return examples[:count] if count else examples, corpus.name
-
-
 def vae_section(bench, family, run_info):
     """Quality per recipe (ELBO figures vs Keras), file size and latency."""
     from zoo.bench.sections import _run_summary
@@ -61,7 +48,7 @@ def vae_section(bench, family, run_info):
 
     def examples():
         if "examples" not in state:
-            state["examples"], state["corpus"] = _examples(task, data, "test", count)
+            state["examples"], state["corpus"] = load_examples(task, data, "test", count)
         return state["examples"]
 
     def reference():
@@ -158,7 +145,7 @@ def measure_vae(spec):
     start = time.perf_counter()
     vae = _load(spec)
     result = {"load_seconds": time.perf_counter() - start}
-    examples = _examples(spec["task"], spec["data"], "test", spec["count"])[0]
+    examples = load_examples(spec["task"], spec["data"], "test", spec["count"])[0]
     text = spec["task"] == "text_vae"
     if text:
         vae.step_model = timed = TimedStepModel(vae.step_model)
