@@ -15,6 +15,7 @@ calibration data, manifest fields, parity and its thresholds, lives in
 import hashlib
 import os
 import tempfile
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -23,7 +24,7 @@ from tqdm.auto import tqdm
 from converters.export import export_saved_model
 from converters.recipes import get_recipe
 from converters.tasks import get_task
-from converters.tflite_inspect import op_counts
+from converters.tflite_inspect import XnnpackReportError, op_counts, xnnpack_partitions
 from ondevice.errors import ZooError
 from ondevice.litert_model import load_interpreter
 from ondevice.manifest import FORMAT_VERSION, MANIFEST_FILE, Manifest, validate
@@ -50,6 +51,10 @@ def _tensor_entries(details, specs):
         }
         if spec is not None and spec.batch_axis is not None:
             entry["batch_axis"] = spec.batch_axis
+        if entry["role"] == "state":
+            entry["update"] = "append" if spec is not None and spec.time_axis is not None else "replace"
+        if spec is not None and spec.time_axis is not None:
+            entry["time_axis"] = spec.time_axis
         entries.append(entry)
     return sorted(entries, key=lambda e: e["name"])
 
@@ -64,7 +69,13 @@ def build_manifest(model, run_info, model_bytes, recipe, interpreter, signatures
             "outputs": _tensor_entries(runner.get_output_details(), {t.name: t for t in signature.outputs}),
         }
     counts = op_counts(model_bytes)
-    return {
+    try:
+        xnnpack = xnnpack_partitions(model_bytes)
+    except XnnpackReportError as e:  # a diagnostic: it never fails a conversion
+        warnings.warn(f"no XNNPACK partition report: {e}")
+        xnnpack = None
+    decode_signatures = [s.name for s in signatures if s.method == "decode_step"]
+    manifest = {
         "format_version": FORMAT_VERSION,
         "family": run_info["family"],
         "task": task.name,
@@ -74,8 +85,12 @@ def build_manifest(model, run_info, model_bytes, recipe, interpreter, signatures
         **task.manifest_fields(),
         "quantization": {"recipe": recipe.name},
         "ops": {key: dict(sorted(c.items())) for key, c in counts.items()},
+        "xnnpack": xnnpack,
         "model_config": run_info.get("config", {}),
     }
+    if decode_signatures:
+        manifest["decode_signatures"] = decode_signatures
+    return manifest
 
 
 def convert(
@@ -170,10 +185,19 @@ def convert(
 
 
 def summary(manifest, task):
-    """A few human-readable lines: size, parity, ops per signature."""
+    """A few human-readable lines: size, parity, ops and XNNPACK partitions per signature."""
     lines = [f"{manifest['quantization']['recipe']}: {manifest['model_bytes'] / 1e6:.2f} MB, {task.summary(manifest['parity'])}"]
     for key, ops in manifest["ops"].items():
         total = sum(ops.values())
         top = ", ".join(f"{name} {count}" for name, count in sorted(ops.items(), key=lambda kv: -kv[1])[:8])
         lines.append(f"  {key}: {total} ops ({top}{', ...' if len(ops) > 8 else ''})")
+    for key, report in (manifest.get("xnnpack") or {}).items():
+        builtin = report["builtin_ops"]
+        top = ", ".join(f"{name} {count}" for name, count in sorted(builtin.items(), key=lambda kv: -kv[1])[:8])
+        rest = f"; {sum(builtin.values())} builtin: {top}{', ...' if len(builtin) > 8 else ''}" if builtin else ""
+        plural = "" if report["partitions"] == 1 else "s"
+        lines.append(
+            f"  {key}: {report['ops']} ops, {report['partitions']} XNNPACK partition{plural} "
+            f"({report['delegated_ops']} delegated{rest})"
+        )
     return "\n".join(lines)

@@ -1,13 +1,15 @@
 """Parity of a converted model against its Keras original, on real sentences.
 
-Both sides run the same numpy search code (`ondevice.search`). Along the
-Keras greedy path the LiteRT `decode_step` is fed the Keras tokens (teacher
-forcing), so logits are compared position by position; then LiteRT decodes
-on its own and whole outputs are compared.
+Both sides run the same numpy search code (`ondevice.search`); the LiteRT
+side runs the device runtime itself (runtime-owned caches, every
+`decode_step` variant in turn). Along the Keras greedy path the LiteRT step
+is fed the Keras tokens (teacher forcing), so logits are compared position
+by position; then LiteRT decodes on its own and whole outputs are compared.
 """
 
 import numpy as np
 
+from ondevice.decoder_state import start_decoding
 from ondevice.search import greedy_search
 
 
@@ -31,28 +33,29 @@ def measure_parity(keras_model, litert_model, source_batches, start_id, end_id, 
     diffs, means, agree, steps, same, sentences = [], [], 0, 0, 0, 0
     for source in source_batches:
         batch = source.shape[0]
-        k_tensors, l_tensors = keras_model.encode(source), litert_model.encode(source)
-        token = np.full((batch,), start_id, np.int32)
-        alive = np.ones((batch,), bool)
-        keras_out = [[] for _ in range(batch)]  # the Keras greedy output, built on the way
-        for step in range(max_steps):
-            k_out = keras_model.decode_step(token, step, k_tensors)
-            l_out = litert_model.decode_step(token, step, l_tensors)
-            k_logits, l_logits = k_out.pop("logits"), l_out.pop("logits")
-            k_tensors.update(k_out)
-            l_tensors.update(l_out)
-            delta = np.abs(k_logits[alive] - l_logits[alive])
-            diffs.append(float(delta.max()))
-            means.append(float(delta.mean()))
-            k_next, l_next = k_logits.argmax(-1), l_logits.argmax(-1)
-            agree += int((k_next == l_next)[alive].sum())
-            steps += int(alive.sum())
-            alive &= k_next != end_id
-            for b in np.flatnonzero(alive):
-                keras_out[b].append(int(k_next[b]))
-            if not alive.any():
-                break
-            token = k_next.astype(np.int32)
+        keras_state = start_decoding(keras_model, source, max_steps)
+        litert_state = start_decoding(litert_model, source, max_steps)
+        try:
+            token = np.full((batch,), start_id, np.int32)
+            alive = np.ones((batch,), bool)
+            keras_out = [[] for _ in range(batch)]  # the Keras greedy output, built on the way
+            for _ in range(max_steps):
+                k_logits, l_logits = keras_state.step(token), litert_state.step(token)
+                delta = np.abs(k_logits[alive] - l_logits[alive])
+                diffs.append(float(delta.max()))
+                means.append(float(delta.mean()))
+                k_next, l_next = k_logits.argmax(-1), l_logits.argmax(-1)
+                agree += int((k_next == l_next)[alive].sum())
+                steps += int(alive.sum())
+                alive &= k_next != end_id
+                for b in np.flatnonzero(alive):
+                    keras_out[b].append(int(k_next[b]))
+                if not alive.any():
+                    break
+                token = k_next.astype(np.int32)
+        finally:
+            keras_state.close()
+            litert_state.close()
         litert_out = greedy_search(litert_model, source, start_id, end_id, max_steps)
         same += sum(a == b for a, b in zip(keras_out, litert_out))
         sentences += batch

@@ -9,6 +9,7 @@ import threading
 
 import numpy as np
 
+from ondevice.decoder_state import time_index
 from ondevice.errors import ArtifactError
 
 
@@ -52,48 +53,138 @@ def load_interpreter(model_path=None, model_content=None, num_threads=None):
     return interpreter
 
 
-class LiteRTStepModel:
-    """`encode` / `decode_step` signatures of a converted model, numpy in and out.
+class _Subgraph:
+    """One signature's subgraph driven directly, with zero-copy numpy views of
+    its input and output tensors.
 
-    Safe to share between threads (calls are serialized by a lock).
+    The public `SignatureRunner.__call__` resizes, re-allocates and copies
+    every input and output on every call; a decoder that owns its caches must
+    instead write into the interpreter's input buffers and read only the new
+    rows. LiteRT's public Python API has no per-subgraph tensor view, so this
+    class is the only place that uses the interpreter wrapper's private
+    methods (`ResizeInputTensor`, `AllocateTensors`, `Invoke`, `tensor`, all
+    taking a subgraph index); `tests/test_litert_private_api.py` fails
+    loudly if they move.
+
+    Input views stay valid until the next `allocate` of this subgraph
+    (graph inputs are never overwritten by the arena planner). Outputs are
+    read with `output(name)` after each invoke: an output whose shape the
+    converter could not infer statically is (re)allocated during invoke.
+    """
+
+    def __init__(self, interpreter, signature):
+        runner = interpreter.get_signature_runner(signature)
+        self.name = signature
+        self._wrapper = interpreter._interpreter  # noqa: SLF001 (see class docstring)
+        self._index = runner._subgraph_index  # noqa: SLF001
+        self.inputs = {name: d["index"] for name, d in runner.get_input_details().items()}
+        self.outputs = {name: d["index"] for name, d in runner.get_output_details().items()}
+        self.input_views = {}
+
+    def allocate(self, shapes):
+        """Resize the inputs to `shapes` (name -> tuple), allocate, refresh the views."""
+        self.input_views = {}
+        for name, shape in shapes.items():
+            self._wrapper.ResizeInputTensor(self.inputs[name], np.asarray(shape, np.int32), False, self._index)
+        self._wrapper.AllocateTensors(self._index)
+        self.input_views = {name: self._view(i) for name, i in self.inputs.items() if len(shapes.get(name, (0,)))}
+
+    def set(self, name, value):
+        """Copy `value` into input `name` (for scalars, which have no view)."""
+        self._wrapper.SetTensor(self.inputs[name], value, self._index)
+
+    def output(self, name):
+        """A view of output `name`, valid until the next invoke."""
+        return self._view(self.outputs[name])
+
+    def _view(self, tensor_index):
+        return self._wrapper.tensor(self._wrapper, tensor_index, self._index)
+
+    def invoke(self):
+        """Run the subgraph; raises `ArtifactError` if it moved its inputs.
+
+        A graph with shapes that are only known while it runs may re-plan
+        its memory during the invoke, which would leave the views pointing
+        at freed memory; converted zoo models have static step shapes, so
+        this only trips on a foreign or corrupted file.
+        """
+        self._wrapper.Invoke(self._index)
+        if self.input_views:
+            name, view = next(iter(self.input_views.items()))
+            if self._view(self.inputs[name]).__array_interface__["data"][0] != view.__array_interface__["data"][0]:
+                self.input_views = {}
+                raise ArtifactError(f"{self.name}: the model re-allocated its inputs while running (dynamic shapes)")
+
+
+def _rows(axis, rows, ndim):
+    index = [slice(None)] * ndim
+    index[axis] = rows
+    return tuple(index)
+
+
+class LiteRTStepModel:
+    """A converted encoder-decoder, decoded with runtime-owned state.
+
+    `start(source_ids, max_steps)` runs `encode` and returns a
+    `LiteRTDecoderState` (the interface of `ondevice.decoder_state`) whose
+    memory and state live in the interpreter's own input buffers: a step
+    writes the token, invokes, copies out the logits and writes only the new
+    state (an LSTM's h/c, or one K/V row per layer at index `step`). It
+    decodes step `t` with the shortest `decode_step` variant whose cache
+    holds `t + 1` positions (manifest `decode_signatures`).
+
+    The step-model methods `encode` / `decode_step(token, step, tensors)`
+    are kept for reference decoding with numpy-held tensors (slow: every
+    call copies every tensor).
+
+    Safe to share between threads: a decoding state holds the lock from
+    `start` until it is closed or garbage-collected, so one interpreter
+    decodes one batch at a time.
 
     Args:
         manifest: an `ondevice.manifest.Manifest`.
         num_threads: int or None. CPU threads.
         model_content: bytes or None. Use these bytes instead of the
             manifest's `model_file` (conversion-time verification).
+        init_signature: str. The signature that makes the decoder's memory
+            and state (`encode`; a text VAE's `decode_init`).
     """
 
-    def __init__(self, manifest, num_threads=None, model_content=None):
+    def __init__(self, manifest, num_threads=None, model_content=None, init_signature="encode"):
         self.manifest = manifest
         path = None if model_content is not None else manifest.path("model_file")
         self.interpreter = load_interpreter(path, model_content, num_threads)
         available = set(self.interpreter.get_signature_list())
-        for name in ("encode", "decode_step"):
+        names = [init_signature, *manifest.decode_signatures]
+        for name in names:
             if name not in available:
                 raise ArtifactError(
-                    f"model has no {name!r} signature (has {sorted(available)}); "
-                    "convert it with `zoo convert`"
+                    f"model has no {name!r} signature (has {sorted(available)}); convert it with `zoo convert`"
                 )
-        # One interpreter is not safe to call from several threads at once. Each
-        # call runs under a lock (outputs are copies, so threads interleave at
-        # step granularity); one interpreter per thread was not faster here
-        # (README) and would hold the weights once per thread.
-        self._lock = threading.Lock()
-        self._encode = self.interpreter.get_signature_runner("encode")
+        self._lock = threading.RLock()
+        self._encode = self.interpreter.get_signature_runner(init_signature)
         self._decode = self.interpreter.get_signature_runner("decode_step")
         self.decoder_tensors = manifest.decoder_tensors()
+        self.init_signature = init_signature
         inputs = manifest.tensors("decode_step", "inputs")
-        self._token_name = next(t.name for t in inputs if t.role == "token")
-        self._step_name = next(t.name for t in inputs if t.role == "step")
-        self._source_name = next(t.name for t in manifest.tensors("encode", "inputs"))
+        self.token_name = next(t.name for t in inputs if t.role == "token")
+        self.logits_name = next(t.name for t in manifest.tensors("decode_step", "outputs") if t.role == "logits")
+        self.step_name = next(t.name for t in inputs if t.role == "step")
+        init_input = manifest.tensors(init_signature, "inputs")[0]
+        self._source_name = init_input.name
+        self._source_length = init_input.shape[1] if len(init_input.shape) > 1 and init_input.shape[1] > 0 else None
         self._dtypes = {t.name: np.dtype(t.dtype) for t in inputs}
-        expected = {t.name for t in inputs}
-        actual = set(self._decode.get_input_details())
-        if expected != actual:
-            raise ArtifactError(
-                f"decode_step inputs in the model {sorted(actual)} differ from manifest.json {sorted(expected)}"
-            )
+        self.step_dtype = self._dtypes[self.step_name]
+        self.variants = []  # (cache length or None, _Subgraph), shortest first
+        for name in manifest.decode_signatures:
+            subgraph = _Subgraph(self.interpreter, name)
+            expected = {t.name for t in manifest.tensors(name, "inputs")}
+            if set(subgraph.inputs) != expected:
+                raise ArtifactError(
+                    f"{name} inputs in the model {sorted(subgraph.inputs)} differ from manifest.json {sorted(expected)}"
+                )
+            appended = [t for t in manifest.tensors(name, "inputs") if t.role == "state" and t.time_axis is not None]
+            self.variants.append((appended[0].shape[appended[0].time_axis] if appended else None, subgraph))
 
     @property
     def logits_size(self):
@@ -106,18 +197,165 @@ class LiteRTStepModel:
         return size if size > 0 else None
 
     def encode(self, source_ids):
-        """Run `encode` on int32 (batch, src) ids; returns memory + initial state."""
-        feeds = {self._source_name: np.asarray(source_ids, np.int32)}
+        """Run the init signature; returns memory + initial replace states.
+
+        A model whose encoder has a fixed source length (the LSTM's
+        unrolled encoder) gets its input padded to it here, so the
+        interpreter is never re-planned for a new length."""
+        source = np.asarray(source_ids)
+        if self._source_length is not None and source.shape[1] < self._source_length:
+            pad = np.zeros((source.shape[0], self._source_length - source.shape[1]), source.dtype)
+            source = np.concatenate([source, pad], axis=1)
+        feeds = {self._source_name: source.astype(self._encode.get_input_details()[self._source_name]["dtype"])}
         with self._lock:
             return self._encode(**feeds)
 
     def decode_step(self, token, step, tensors):
-        """Run one `decode_step`; returns `logits` and the next state."""
+        """Reference step with numpy-held tensors (copies everything)."""
         feeds = {t.name: tensors[t.name] for t in self.decoder_tensors}
-        feeds[self._token_name] = np.asarray(token, np.int32)
-        feeds[self._step_name] = np.asarray(step, self._dtypes[self._step_name])
+        feeds[self.token_name] = np.asarray(token, np.int32)
+        feeds[self.step_name] = np.asarray(step, self._dtypes[self.step_name])
         with self._lock:
             return self._decode(**feeds)
+
+    def start(self, source_ids, max_steps=None):
+        """Encode `source_ids` and return a `LiteRTDecoderState` over them."""
+        return LiteRTDecoderState(self, source_ids)
+
+
+class LiteRTDecoderState:
+    """Decoding state in the interpreter's input buffers (see
+    `ondevice.decoder_state` for the interface).
+
+    The batch of the buffers (the *physical* batch) can be larger than the
+    number of rows still decoded: rows that leave are compacted to the
+    front, and the buffers are re-allocated for fewer rows only when at most
+    half of them are still in use (re-allocation re-plans the subgraph).
+    """
+
+    def __init__(self, model, source_ids):
+        self.model = model
+        self.length = 0
+        model._lock.acquire()  # released by close()
+        self._closed = False
+        try:
+            encoded = model.encode(source_ids)
+            self.batch_size = int(np.asarray(source_ids).shape[0])
+            values = {}
+            for t in model.decoder_tensors:
+                if t.role == "memory" or t.time_axis is None:
+                    values[t.name] = encoded[t.name]
+            self._variant = 0
+            self._bind(0, self.batch_size, values)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        """Release the model for other decodes (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self.model._lock.release()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+    @property
+    def capacity(self):
+        """int or None. Positions the current variant's cache holds."""
+        return self.model.variants[self._variant][0]
+
+    def _bind(self, variant, batch, values):
+        """Allocate `variant`'s buffers for `batch` rows and write `values`
+        (memory, replace states, and the filled prefix of append states)."""
+        self._variant = variant
+        self._physical = batch
+        subgraph = self.model.variants[variant][1]
+        shapes = {self.model.token_name: (batch,), self.model.step_name: ()}
+        tensors = self.model.manifest.tensors(subgraph.name, "inputs")
+        for t in tensors:
+            if t.role == "state" and t.time_axis is not None:
+                shape = list(t.shape)
+                shape[t.batch_axis] = batch
+                shapes[t.name] = tuple(shape)
+            elif t.name in values:
+                shapes[t.name] = values[t.name].shape
+        subgraph.allocate(shapes)
+        self._subgraph = subgraph
+        self._append = [t for t in tensors if t.role == "state" and t.time_axis is not None]
+        self._replace = [t for t in tensors if t.role == "state" and t.time_axis is None]
+        self._memory = [t for t in tensors if t.role == "memory"]
+        views = subgraph.input_views
+        for t in self._append:
+            views[t.name].fill(0)  # fresh arena memory may hold NaN bit patterns
+            if t.name in values:
+                views[t.name][time_index(t, slice(0, self.length), views[t.name].ndim)] = values[t.name]
+        for t in self._memory + self._replace:
+            views[t.name][...] = values[t.name]
+
+    def _snapshot(self, rows, memory_rows):
+        """Copies of the used part of every buffer, rows selected."""
+        views, values = self._subgraph.input_views, {}
+        for t in self._memory:
+            values[t.name] = np.take(views[t.name], memory_rows, axis=t.batch_axis)
+        for t in self._replace:
+            values[t.name] = np.take(views[t.name], rows, axis=t.batch_axis)
+        for t in self._append:
+            used = views[t.name][time_index(t, slice(0, self.length), views[t.name].ndim)]
+            values[t.name] = np.take(used, rows, axis=t.batch_axis)
+        return values
+
+    def step(self, token):
+        """Decode position `length`; returns logits (batch, vocab)."""
+        if self.capacity is not None and self.length >= self.capacity:
+            if self._variant + 1 >= len(self.model.variants):
+                raise ValueError(f"the model decodes at most {self.capacity} positions")
+            rows = np.arange(self.batch_size)
+            self._bind(self._variant + 1, self.batch_size, self._snapshot(rows, rows))
+        views, subgraph = self._subgraph.input_views, self._subgraph
+        n = self.batch_size
+        token_view = views[self.model.token_name]
+        token_view[:n] = token
+        token_view[n:] = 0
+        subgraph.set(self.model.step_name, np.asarray(self.length, self.model.step_dtype))
+        self._subgraph.invoke()
+        for t in self._replace:
+            views[t.name][...] = subgraph.output(t.name)
+        for t in self._append:
+            view = views[t.name]
+            view[time_index(t, self.length, view.ndim)] = subgraph.output(t.name)
+        self.length += 1
+        return np.array(subgraph.output(self.model.logits_name)[:n])
+
+    def select(self, rows, memory_rows=None):
+        """Keep `rows` of every state and `memory_rows` (default `rows`) of memory."""
+        rows = np.asarray(rows, np.int64)
+        memory_rows = rows if memory_rows is None else np.asarray(memory_rows, np.int64)
+        n = len(rows)
+        if n == self.batch_size and np.array_equal(rows, np.arange(n)) and np.array_equal(memory_rows, rows):
+            return
+        if n > self._physical or 0 < n <= self._physical // 2:
+            self._bind(self._variant, n, self._snapshot(rows, memory_rows))
+        else:
+            views = self._subgraph.input_views
+            if not np.array_equal(memory_rows, np.arange(n)):
+                for t in self._memory:
+                    view = views[t.name]
+                    view[_rows(t.batch_axis, slice(0, n), view.ndim)] = np.take(view, memory_rows, axis=t.batch_axis)
+            for t in self._replace:
+                view = views[t.name]
+                view[_rows(t.batch_axis, slice(0, n), view.ndim)] = np.take(view, rows, axis=t.batch_axis)
+            for t in self._append:
+                view = views[t.name]
+                used = time_index(t, slice(0, self.length), view.ndim)
+                moved = np.take(view[used], rows, axis=t.batch_axis)
+                target = list(used)
+                target[t.batch_axis] = slice(0, n)
+                view[tuple(target)] = moved
+        self.batch_size = n
 
 
 class LiteRTSignatures:

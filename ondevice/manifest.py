@@ -10,9 +10,19 @@ The runtime is driven by the manifest alone. Its main parts:
   the tensor has one, `batch_axis`. Roles: `source_tokens` (encode input),
   `token` and `step` (decode_step inputs), `logits` (decode_step output),
   `memory` (made by encode, read by every step, never changes) and `state`
-  (made by encode, replaced by each step's output of the same name); VAEs
+  (carried from step to step); VAEs
   add `latent_mean`, `latent_log_var` (encode outputs), `latent` (a point z)
   and `image`.
+- A `state` input of `decode_step` says how the step's output of the same
+  name updates it (format version 2): `update: "replace"` (the output is the
+  next value, e.g. LSTM h/c) or `update: "append"` with a `time_axis` (a K/V
+  cache: the output is this position's row, written at index `step` along
+  that axis; the runtime owns the buffer and `encode` does not make it).
+- `decode_signatures`: the `decode_step` variants, shortest cache first
+  (e.g. `decode_step_16`, `decode_step_32`, `decode_step`); all have the
+  same tensors, their append states differ only in length along the time
+  axis. A runtime decodes step `t` with the first variant whose cache holds
+  `t + 1` positions.
 - `special_tokens` (`pad`, `unk`, `start`, `end` ids), `max_source_length`,
   `max_target_length`.
 - `tokenizer`: kind and vocabulary file names.
@@ -26,7 +36,9 @@ import os
 
 from ondevice.errors import ArtifactError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Upper bounds on what a manifest may claim, checked before anything is allocated.
+MAX_LENGTH = 4096
 MANIFEST_FILE = "manifest.json"
 STEP_ROLES = {"inputs": {"token", "step", "memory", "state"}, "outputs": {"logits", "state"}}
 LATENT_ROLES = {"latent_mean", "latent_log_var"}
@@ -68,15 +80,25 @@ class TensorInfo:
     shape: tuple
     role: str
     batch_axis: int | None = None
+    time_axis: int | None = None
+
+    @property
+    def update(self):
+        """`append` (written at index `step` along `time_axis`) or `replace`."""
+        return "append" if self.time_axis is not None else "replace"
 
     @classmethod
     def from_dict(cls, d):
-        return cls(d["name"], d["dtype"], tuple(d["shape"]), d["role"], d.get("batch_axis"))
+        return cls(d["name"], d["dtype"], tuple(d["shape"]), d["role"], d.get("batch_axis"), d.get("time_axis"))
 
     def to_dict(self):
         d = {"name": self.name, "dtype": self.dtype, "shape": list(self.shape), "role": self.role}
         if self.batch_axis is not None:
             d["batch_axis"] = self.batch_axis
+        if self.role == "state":
+            d["update"] = self.update
+        if self.time_axis is not None:
+            d["time_axis"] = self.time_axis
         return d
 
 
@@ -116,6 +138,11 @@ class Manifest:
         """The memory and state tensors passed from `encode` to `decode_step`."""
         return [t for t in self.tensors("decode_step", "inputs") if t.role in ("memory", "state")]
 
+    @property
+    def decode_signatures(self):
+        """The `decode_step` variants, shortest cache first (`decode_step` last)."""
+        return list(self.data.get("decode_signatures", ["decode_step"]))
+
     def path(self, key):
         """Absolute path of a file named in the manifest (`model_file`, a vocabulary, ...)."""
         name = self.data["tokenizer"][key] if key.endswith("vocabulary") else self.data[key]
@@ -150,6 +177,11 @@ def _validate(data):
         raise ArtifactError(
             f"manifest format {data['format_version']} is newer than this runtime ({FORMAT_VERSION}); upgrade it"
         )
+    if data["format_version"] < FORMAT_VERSION:
+        raise ArtifactError(
+            f"manifest format {data['format_version']} is from an older converter (this runtime reads "
+            f"{FORMAT_VERSION}: runtime-owned caches); reconvert the model with `zoo convert`"
+        )
     if not isinstance(data["model_file"], str):
         raise ArtifactError("manifest.json: model_file must be a file name")
     task = data.get("task", "translation")
@@ -179,15 +211,20 @@ def _validate(data):
     if "decode_step" not in spec["signatures"]:
         return
     for key in ("max_target_length",) + (("max_source_length",) if task == "translation" else ()):
-        if not isinstance(data.get(key), int) or data[key] < 1:
-            raise ArtifactError(f"manifest.json: {key} must be a positive integer")
+        if not isinstance(data.get(key), int) or not 1 <= data[key] <= MAX_LENGTH:
+            raise ArtifactError(f"manifest.json: {key} must be an integer from 1 to {MAX_LENGTH}")
+    _validate_decode_signatures(data)
     decode_inputs = data["signatures"]["decode_step"]["inputs"]
     roles = [t["role"] for t in decode_inputs]
     if roles.count("token") != 1 or roles.count("step") != 1:
         raise ArtifactError("manifest.json: decode_step needs exactly one 'token' and one 'step' input")
     init = spec["decoder_init"]
     init_outputs = {t["name"] for t in data["signatures"][init]["outputs"]}
-    missing = sorted(t["name"] for t in decode_inputs if t["role"] in ("memory", "state") and t["name"] not in init_outputs)
+    missing = sorted(
+        t["name"]
+        for t in decode_inputs
+        if t["role"] in ("memory", "state") and t.get("update") != "append" and t["name"] not in init_outputs
+    )
     if missing:
         raise ArtifactError(f"manifest.json: decode_step inputs {missing} are not produced by {init}")
     no_axis = sorted(
@@ -195,6 +232,34 @@ def _validate(data):
     )
     if no_axis:
         raise ArtifactError(f"manifest.json: decode_step inputs {no_axis} have no 'batch_axis' (beam search needs it)")
+
+
+def _validate_decode_signatures(data):
+    """The state update rules and the `decode_step` variants agree."""
+    names = data.get("decode_signatures", ["decode_step"])
+    if not isinstance(names, list) or not names or names[-1] != "decode_step":
+        raise ArtifactError("manifest.json: decode_signatures must be a list of signature names ending with 'decode_step'")
+    reference = None
+    for name in names:
+        if not isinstance(name, str) or name not in data["signatures"]:
+            raise ArtifactError(f"manifest.json: decode signature {name!r} is not described")
+        inputs = data["signatures"][name]["inputs"]
+        for t in inputs:
+            if t["role"] != "state":
+                continue
+            if t.get("update") not in ("replace", "append"):
+                raise ArtifactError(f"manifest.json: {name} state {t['name']!r} needs update 'replace' or 'append'")
+            if t["update"] == "append":
+                axis = t.get("time_axis")
+                if not isinstance(axis, int) or not 0 <= axis < len(t["shape"]) or axis == t.get("batch_axis"):
+                    raise ArtifactError(f"manifest.json: {name} state {t['name']!r} has no valid time_axis")
+                length = t["shape"][axis]
+                if not isinstance(length, int) or not 1 <= length <= MAX_LENGTH:
+                    raise ArtifactError(f"manifest.json: {name} cache {t['name']!r} length must be 1..{MAX_LENGTH}")
+        described = sorted((t["name"], t["role"], t.get("update")) for t in inputs)
+        if reference is not None and described != reference:
+            raise ArtifactError(f"manifest.json: {name} does not have the same tensors as {names[0]}")
+        reference = described
 
 
 def load_manifest(directory, check_sha256=True):

@@ -1,16 +1,24 @@
 """Greedy, beam and sampling search over any encoder-decoder with explicit state.
 
-A *step model* has `encode(source_ids) -> dict of arrays`,
-`decode_step(token, step, tensors) -> dict` (with `"logits"` and the next
-state) and `decoder_tensors`: objects with `name`, `role` (`"memory"` or
-`"state"`) and `batch_axis`. `ondevice.litert_model.LiteRTStepModel` is one,
-the Keras-backed model used for evaluation is another, so the algorithm is
-the same on both sides and they can be compared token for token.
+The searches drive a *decoding state* (`ondevice.decoder_state`):
+`state.step(token) -> logits` once per position, `state.select(rows)` to
+reorder beams and to drop sentences that are finished, so a finished
+sentence costs nothing in later steps. `start_decoding` makes the state:
+the LiteRT runtime's own (buffers inside the interpreter) or a numpy one
+for any *step model* (`encode(source_ids) -> dict`,
+`decode_step(token, step, tensors) -> dict` with `"logits"`,
+`decoder_tensors`), e.g. the Keras model used for evaluation, so the
+algorithm is the same on both sides and they can be compared token for
+token.
 
 Everything here is numpy; no TensorFlow.
 """
 
 import numpy as np
+
+from ondevice.decoder_state import start_decoding
+
+BEAM_STOP_RULES = ("early", "fairseq")
 
 
 def log_softmax(logits):
@@ -19,57 +27,67 @@ def log_softmax(logits):
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def _take(tensors, decoder_tensors, indices, roles=("state",)):
-    """Gather `tensors` along each one's batch axis (beam reordering)."""
-    out = dict(tensors)
-    for t in decoder_tensors:
-        if t.role in roles and t.name in out:
-            out[t.name] = np.take(out[t.name], indices, axis=t.batch_axis)
-    return out
-
-
-def greedy_search(model, source_ids, start_id, end_id, max_steps, pad_id=0):
+def greedy_search(model, source_ids, start_id, end_id, max_steps):
     """Decode the argmax token at each step until `end_id` or `max_steps`.
 
     Args:
         model: a step model (see module docstring).
-        source_ids: int32 array (batch, src), `pad_id`-padded.
+        source_ids: int32 array (batch, src), 0-padded.
         start_id: int. First decoder token.
         end_id: int or None. Sentences stop at this token (not returned).
         max_steps: int. Most decode steps (tokens generated).
-        pad_id: int. Fed for sentences that already finished.
 
     Returns:
         A list (batch) of lists of generated token ids, without start/end.
     """
-    return _decode_token_by_token(model, source_ids, start_id, end_id, max_steps, pad_id, _argmax)
+    return _collect(generate_tokens(model, source_ids, start_id, end_id, max_steps, argmax_tokens), source_ids.shape[0])
 
 
-def _argmax(logits):
+def argmax_tokens(logits):
     return np.argmax(logits, axis=-1).astype(np.int32)
 
 
-def _decode_token_by_token(model, source_ids, start_id, end_id, max_steps, pad_id, choose):
-    """The loop shared by greedy and sampling search: one token per sentence
-    per step, `choose(logits) -> int32 tokens (batch,)`."""
-    batch = source_ids.shape[0]
-    tensors = model.encode(source_ids)
-    token = np.full((batch,), start_id, np.int32)
-    done = np.zeros((batch,), bool)
+def _collect(steps, batch):
     outputs = [[] for _ in range(batch)]
-    for step in range(max_steps):
-        result = model.decode_step(token, step, tensors)
-        token = choose(result.pop("logits"))
-        tensors.update(result)
-        for b in np.flatnonzero(~done):
-            if end_id is not None and token[b] == end_id:
-                done[b] = True
-            else:
-                outputs[b].append(int(token[b]))
-        if done.all():
-            break
-        token = np.where(done, pad_id, token).astype(np.int32)
+    for sentences, tokens in steps:
+        for b, token in zip(sentences, tokens):
+            outputs[b].append(int(token))
     return outputs
+
+
+def generate_tokens(model, source_ids, start_id, end_id, max_steps, choose):
+    """Decode one token per unfinished sentence per step (greedy, sampling).
+
+    A generator: after every step it yields `(sentences, tokens)`, the
+    indices (into `source_ids`) of the sentences that got a token this step
+    and those tokens; a sentence whose token is `end_id` is finished and
+    leaves the batch (the end token is not yielded).
+
+    Args:
+        model: a step model.
+        source_ids: array (batch, ...) given to the encoder.
+        start_id: int. First decoder token.
+        end_id: int or None. End-of-sentence token.
+        max_steps: int. Most decode steps.
+        choose: `logits (rows, vocab) -> int32 tokens (rows,)`.
+    """
+    batch = source_ids.shape[0]
+    state = start_decoding(model, source_ids, max_steps)
+    try:
+        sentences = np.arange(batch)  # the sentence of each row of the state
+        token = np.full((batch,), start_id, np.int32)
+        for _ in range(max_steps):
+            token = choose(state.step(token))
+            going = token != end_id if end_id is not None else np.ones(len(token), bool)
+            yield sentences[going], token[going]
+            if not going.all():
+                if not going.any():
+                    break
+                keep = np.flatnonzero(going)
+                state.select(keep)
+                sentences, token = sentences[keep], token[keep]
+    finally:
+        state.close()
 
 
 def _top_candidates(candidates, n):
@@ -93,17 +111,27 @@ def beam_search(
     max_steps,
     beam_size=5,
     length_penalty=1.0,
+    stop="early",
 ):
-    """Beam search with length normalization (fairseq-style finishing).
+    """Beam search with length normalization.
 
     Each sentence keeps `beam_size` live hypotheses. Candidates are the top
-    `2 * beam_size` extensions of all live beams; one ending in `end_id`
-    (among the top `beam_size`) becomes a finished hypothesis, the rest
-    refill the live beams. A sentence is done once it has `beam_size`
-    finished hypotheses; at `max_steps` the live ones count as finished.
-    The winner maximizes `sum log p / length ** length_penalty` (length
-    counts the end token). State tensors are reordered along the batch axis
-    the step model names; memory tensors are only tiled once.
+    `2 * beam_size` extensions of all live beams (exact ties: lower beam,
+    then lower token first); one ending in `end_id` (among the top
+    `beam_size`) becomes a finished hypothesis, the rest refill the live
+    beams. The winner maximizes `sum log p / length ** length_penalty`
+    (length counts the end token). When a sentence is done:
+
+    - `stop="early"`: once its best finished hypothesis scores at least as
+      well as every live one would if it ended at the next step. Exact with
+      `length_penalty=0` (a longer hypothesis only loses log-probability);
+      with a length penalty it is the usual heuristic (CTranslate2 and
+      Hugging Face stop the same way by default).
+    - `stop="fairseq"`: once it has `beam_size` finished hypotheses.
+
+    At `max_steps` the live hypotheses count as finished. A sentence that is
+    done leaves the batch. State tensors are reordered along the batch axis
+    the step model names; memory tensors are tiled once per sentence.
 
     Args:
         model: a step model.
@@ -114,77 +142,93 @@ def beam_search(
         beam_size: int. Hypotheses per sentence.
         length_penalty: float. Exponent of the length normalization
             (0 = raw log-probability).
+        stop: str. `"early"` or `"fairseq"` (see above).
 
     Returns:
         A list (batch) of the best hypotheses' token ids (no start/end).
     """
+    if stop not in BEAM_STOP_RULES:
+        raise ValueError(f"unknown beam stop rule {stop!r}; choose from {', '.join(BEAM_STOP_RULES)}")
     batch, k = source_ids.shape[0], beam_size
-    tensors = model.encode(source_ids)
-    tile = np.repeat(np.arange(batch), k)  # sentence-major: row = b * k + beam
-    tensors = _take(tensors, model.decoder_tensors, tile, roles=("state", "memory"))
+    state = start_decoding(model, source_ids, max_steps)
+    try:
+        return _beam_search(state, batch, k, start_id, end_id, max_steps, length_penalty, stop)
+    finally:
+        state.close()
+
+
+def _beam_search(state, batch, k, start_id, end_id, max_steps, length_penalty, stop):
+    tile = np.repeat(np.arange(batch), k)  # sentence-major: row = sentence * k + beam
+    state.select(tile)
+    active = np.arange(batch)  # sentences still in the state, in row-block order
     scores = np.full((batch, k), -np.inf)
     scores[:, 0] = 0.0  # all beams start identical: keep one
     history = np.zeros((batch, k, 0), np.int32)
     token = np.full((batch * k,), start_id, np.int32)
     finished = [[] for _ in range(batch)]  # (normalized score, tokens)
-    done = np.zeros((batch,), bool)
 
     def normalize(score, length):
         return score / (length**length_penalty) if length_penalty else score
 
     for step in range(max_steps):
-        result = model.decode_step(token, step, tensors)
-        log_probs = log_softmax(result.pop("logits")).reshape(batch, k, -1)
-        tensors.update(result)
+        n = len(active)
+        log_probs = log_softmax(state.step(token)).reshape(n, k, -1)
         vocab = log_probs.shape[-1]
-        candidates = (scores[:, :, None] + log_probs).reshape(batch, k * vocab)
-        n_top = min(2 * k, k * vocab)
-        top = _top_candidates(candidates, n_top)  # (batch, 2k), best first
+        candidates = (scores[:, :, None] + log_probs).reshape(n, k * vocab)
+        top = _top_candidates(candidates, min(2 * k, k * vocab))  # (n, 2k), best first
 
-        new_scores = np.full((batch, k), -np.inf)
-        new_tokens = np.zeros((batch, k), np.int32)
-        parents = np.zeros((batch, k), np.int64)
-        for b in range(batch):
-            if done[b]:
-                continue
+        new_scores = np.full((n, k), -np.inf)
+        new_tokens = np.zeros((n, k), np.int32)
+        parents = np.zeros((n, k), np.int64)
+        done = np.zeros((n,), bool)
+        for a, b in enumerate(active):
             alive = 0
-            for rank, index in enumerate(top[b]):
+            for rank, index in enumerate(top[a]):
                 beam, tok = divmod(int(index), vocab)
-                score = candidates[b, index]
+                score = candidates[a, index]
                 if not np.isfinite(score):
                     break
                 if end_id is not None and tok == end_id:
                     if rank < k:
-                        hyp = history[b, beam].tolist()
+                        hyp = history[a, beam].tolist()
                         finished[b].append((normalize(score, len(hyp) + 1), hyp))
                     continue
-                new_scores[b, alive], new_tokens[b, alive], parents[b, alive] = score, tok, beam
+                new_scores[a, alive], new_tokens[a, alive], parents[a, alive] = score, tok, beam
                 alive += 1
                 if alive == k:
                     break
-            if len(finished[b]) >= k:
-                done[b] = True
-        if done.all():
-            break
-        rows = (np.arange(batch)[:, None] * k + parents).reshape(-1)
-        tensors = _take(tensors, model.decoder_tensors, rows)
+            if stop == "fairseq":
+                done[a] = len(finished[b]) >= k
+            elif finished[b]:
+                best = max(h[0] for h in finished[b])
+                reachable = normalize(new_scores[a, :alive], step + 2) if alive else np.array([-np.inf])
+                done[a] = best >= reachable.max()
+            done[a] |= alive == 0
         history = np.concatenate([np.take_along_axis(history, parents[:, :, None], axis=1), new_tokens[:, :, None]], 2)
-        scores = np.where(done[:, None], -np.inf, new_scores)
-        token = new_tokens.reshape(-1)
+        keep = np.flatnonzero(~done)
+        active, scores, history = active[keep], new_scores[keep], history[keep]
+        if step == max_steps - 1 or not keep.size:
+            break
+        rows = (keep[:, None] * k + parents[keep]).reshape(-1)
+        memory_rows = (keep[:, None] * k + np.arange(k)).reshape(-1)
+        state.select(rows, memory_rows)
+        token = new_tokens[keep].reshape(-1)
 
     results = []
+    remaining = {int(b): a for a, b in enumerate(active)}
     for b in range(batch):
         hyps = list(finished[b])
-        if not done[b]:  # ran out of steps: live beams count as finished
+        if b in remaining:  # ran out of steps: live beams count as finished
+            a = remaining[b]
             for beam in range(k):
-                if np.isfinite(scores[b, beam]):
-                    hyps.append((normalize(scores[b, beam], history.shape[2]), history[b, beam].tolist()))
+                if np.isfinite(scores[a, beam]):
+                    hyps.append((normalize(scores[a, beam], history.shape[2]), history[a, beam].tolist()))
         best = max(hyps, key=lambda h: h[0]) if hyps else (0.0, [])
         results.append(best[1])
     return results
 
 
-def sample_search(model, source_ids, start_id, end_id, max_steps, temperature=1.0, top_k=0, seed=None, pad_id=0):
+def sample_search(model, source_ids, start_id, end_id, max_steps, temperature=1.0, top_k=0, seed=None):
     """Ancestral sampling: each token drawn from softmax(logits / temperature).
 
     Args:
@@ -196,7 +240,6 @@ def sample_search(model, source_ids, start_id, end_id, max_steps, temperature=1.
         temperature: float > 0. Below 1 sharpens, above 1 flattens.
         top_k: int. If > 0, sample only among the k most probable tokens.
         seed: int, None or a `numpy.random.Generator`. Same seed, same output.
-        pad_id: int. Fed for sentences that already finished.
 
     Returns:
         A list (batch) of lists of token ids, without start/end.
@@ -216,4 +259,4 @@ def sample_search(model, source_ids, start_id, end_id, max_steps, temperature=1.
         draws = rng.random((logits.shape[0], 1)) * cumulative[:, -1:]
         return np.minimum((cumulative < draws).sum(axis=-1), probs.shape[-1] - 1).astype(np.int32)
 
-    return _decode_token_by_token(model, source_ids, start_id, end_id, max_steps, pad_id, draw)
+    return _collect(generate_tokens(model, source_ids, start_id, end_id, max_steps, draw), source_ids.shape[0])

@@ -5,7 +5,7 @@ import numpy as np
 from ondevice.errors import ArtifactError, InputError
 from ondevice.litert_model import LiteRTStepModel
 from ondevice.manifest import load_manifest
-from ondevice.search import beam_search, greedy_search
+from ondevice.search import argmax_tokens, beam_search, generate_tokens, greedy_search
 from ondevice.tokenizer import WordPieceTokenizer
 
 
@@ -109,7 +109,7 @@ class Translator:
             )
         return ids
 
-    def translate_ids(self, id_lists, beam_size=1, max_steps=None, length_penalty=1.0):
+    def translate_ids(self, id_lists, beam_size=1, max_steps=None, length_penalty=1.0, beam_stop="early"):
         """Target token ids for already-tokenized sources (batched, order kept)."""
         max_steps = min(max_steps or self.max_target_length, self.max_target_length)
         order = sorted(range(len(id_lists)), key=lambda i: len(id_lists[i]))
@@ -118,9 +118,7 @@ class Translator:
             chunk = order[start : start + self.batch_size]
             source = pad_batch([id_lists[i] for i in chunk], self.special["pad"])
             if beam_size <= 1:
-                outputs = greedy_search(
-                    self.model, source, self.special["start"], self.special["end"], max_steps, self.special["pad"]
-                )
+                outputs = greedy_search(self.model, source, self.special["start"], self.special["end"], max_steps)
             else:
                 outputs = beam_search(
                     self.model,
@@ -130,13 +128,31 @@ class Translator:
                     max_steps,
                     beam_size=beam_size,
                     length_penalty=length_penalty,
+                    stop=beam_stop,
                 )
             for i, ids in zip(chunk, outputs):
                 results[i] = ids
         return results
 
-    def translate(self, sentences, beam_size=1, max_steps=None, length_penalty=1.0, truncate=False):
+    def translate(self, sentences, beam_size=1, max_steps=None, length_penalty=1.0, truncate=False, beam_stop="early"):
         """Translate a list of sentences; returns a list of strings."""
         ids = [self.encode_text(s, truncate) for s in sentences]
-        outputs = self.translate_ids(ids, beam_size, max_steps, length_penalty)
+        outputs = self.translate_ids(ids, beam_size, max_steps, length_penalty, beam_stop)
         return [self.target_tokenizer.detokenize(o) for o in outputs]
+
+    def translate_stream(self, text, max_steps=None, truncate=False):
+        """Translate one sentence greedily, yielding the translation as it grows.
+
+        Each item is the detokenized text of all tokens so far (a new token
+        can change how earlier pieces join, e.g. a `##` suffix). The last
+        item is the full translation, equal to `translate([text])[0]`.
+        Nothing is yielded for an empty translation.
+        """
+        source = pad_batch([self.encode_text(text, truncate)], self.special["pad"])
+        max_steps = min(max_steps or self.max_target_length, self.max_target_length)
+        tokens = []
+        steps = generate_tokens(self.model, source, self.special["start"], self.special["end"], max_steps, argmax_tokens)
+        for _, new in steps:
+            if len(new):  # nothing new on the step that ends the sentence
+                tokens.extend(int(t) for t in new)
+                yield self.target_tokenizer.detokenize(tokens)

@@ -146,11 +146,11 @@ class TextVAE:
         for i in range(0, len(z), self.batch_size):
             chunk = z[i : i + self.batch_size]
             if method == "greedy":
-                ids = greedy_search(self.step_model, chunk, start, end, steps, self.special["pad"])
+                ids = greedy_search(self.step_model, chunk, start, end, steps)
             elif method == "beam":
                 ids = beam_search(self.step_model, chunk, start, end, steps, beam_size, length_penalty)
             elif method == "sample":
-                ids = sample_search(self.step_model, chunk, start, end, steps, temperature, top_k, rng, self.special["pad"])
+                ids = sample_search(self.step_model, chunk, start, end, steps, temperature, top_k, rng)
             else:
                 raise InputError(f"unknown decoding method {method!r}; use greedy, beam or sample")
             outputs += [self.tokenizer.detokenize(o) for o in ids]

@@ -97,7 +97,8 @@ def _pairs(items, what):
 
 
 def _bench(args):
-    from zoo.bench.runner import RECIPES, run_benchmark
+    from bench.runner import run_benchmark
+    from converters.recipes import RECIPES
 
     runs = _pairs(args.runs, "--runs")
     for family, path in runs.items():

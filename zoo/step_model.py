@@ -7,7 +7,11 @@ A family's Keras model has the teacher-forced `call()` used by `fit`, plus:
   decoding: encoder outputs, cross-attention K/V, source mask) and the
   *initial state* (self-attention K/V cache, LSTM h/c, ...).
 - `decode_step(token, step, **tensors)` -> dict with `"logits"`
-  (batch, vocab) and the *next state* under the same names as its inputs.
+  (batch, vocab) and, under the same names as its inputs, what is new in
+  the state: the whole next value of a `replace` state (LSTM h/c), or only
+  this position's row of an `append` state (a K/V cache), which the caller
+  writes at index `step` along the tensor's `time_axis`. A step never
+  copies a cache: the runtime owns the buffers (format version 2).
 - `decoder_tensor_specs()` -> list of `DecoderTensor`: name, shape, dtype,
   role and batch axis of each of those tensors.
 
@@ -19,7 +23,10 @@ its own folder (the OpenNMT-tf `step` contract, keras-hub's
 import dataclasses
 
 MEMORY = "memory"  # computed by encode, read by every decode_step, never updated
-STATE = "state"  # computed by encode, replaced by each decode_step output
+STATE = "state"  # carried from step to step (replaced, or appended along time_axis)
+# Cache lengths of the `decode_step` variants of a model with append states:
+# a step attends over the smallest cache that holds the sentence so far.
+SHORTEST_CACHE = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +40,12 @@ class DecoderTensor:
         role: str. `"memory"` or `"state"`.
         batch_axis: int. The axis indexing sentences/beams; beam search
             gathers along it.
+        time_axis: int or None. For an *append* state (a K/V cache): the
+            axis along which each step's output (size 1 there) is written at
+            index `step`; `encode` does not produce it (it starts empty) and
+            its length along this axis is the cache length, `None` in the
+            shape. None: a *replace* state, whose next value `decode_step`
+            returns whole.
     """
 
     name: str
@@ -40,6 +53,12 @@ class DecoderTensor:
     dtype: str
     role: str
     batch_axis: int = 0
+    time_axis: int | None = None
+
+    @property
+    def update(self):
+        """How `decode_step`'s output updates a state: `append` or `replace`."""
+        return "append" if self.time_axis is not None else "replace"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +74,7 @@ class TensorSpec:
             `latent_mean`, `latent_log_var`, `image`.
         batch_axis: int or None. The axis indexing examples (None for
             scalars such as `step`).
+        time_axis: int or None. The append axis of an append state.
     """
 
     name: str
@@ -62,6 +82,7 @@ class TensorSpec:
     dtype: str
     role: str
     batch_axis: int | None = 0
+    time_axis: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,12 +103,43 @@ class Signature:
     outputs: tuple
 
 
-def _as_spec(tensor):
-    return TensorSpec(tensor.name, tuple(tensor.shape), tensor.dtype, tensor.role, tensor.batch_axis)
+def _as_spec(tensor, cache_length=None):
+    shape = list(tensor.shape)
+    if tensor.time_axis is not None:
+        shape[tensor.time_axis] = cache_length
+    return TensorSpec(tensor.name, tuple(shape), tensor.dtype, tensor.role, tensor.batch_axis, tensor.time_axis)
+
+
+def _new_rows(spec):
+    """The `decode_step` output of a state: whole, or one row of an append state."""
+    if spec.time_axis is None:
+        return spec
+    shape = list(spec.shape)
+    shape[spec.time_axis] = 1
+    return dataclasses.replace(spec, shape=tuple(shape))
+
+
+def cache_lengths(max_length):
+    """Cache lengths of the decode variants: 16, 32, ... below `max_length`, then `max_length`."""
+    lengths, length = [], SHORTEST_CACHE
+    while length < max_length:
+        lengths.append(length)
+        length *= 2
+    return lengths + [max_length]
+
+
+def decode_signature_name(cache_length, max_length):
+    """`decode_step` for the full-length cache, `decode_step_{L}` for shorter ones."""
+    return "decode_step" if cache_length == max_length else f"decode_step_{cache_length}"
 
 
 def decoding_signatures(model, init_signature="encode", init_inputs=None):
     """The `init -> decode_step` signatures of a step model.
+
+    A model with append states (K/V caches) gets one `decode_step` variant
+    per cache length (`cache_lengths(model.max_target_length)`), all over
+    the same weights: `decode_step_16` attends over 16 positions,
+    `decode_step` over `max_target_length`.
 
     Args:
         model: has `decoder_tensor_specs()` and `decode_step`.
@@ -97,21 +149,29 @@ def decoding_signatures(model, init_signature="encode", init_inputs=None):
             seq2seq `source_ids`).
 
     Returns:
-        A list of two `Signature`s.
+        A list of `Signature`s: the init signature, then the decode ones.
     """
-    tensors = [_as_spec(t) for t in model.decoder_tensor_specs()]
+    decoder_tensors = model.decoder_tensor_specs()
     if init_inputs is None:
         init_inputs = (TensorSpec("source_ids", (None, None), "int32", "source_tokens"),)
-    step_inputs = (
-        TensorSpec("token", (None,), "int32", "token"),
-        TensorSpec("step", (), "int32", "step", None),
-        *tensors,
-    )
-    step_outputs = (TensorSpec("logits", (None, None), "float32", "logits"), *[t for t in tensors if t.role == STATE])
-    return [
-        Signature(init_signature, init_signature, tuple(init_inputs), tuple(tensors)),
-        Signature("decode_step", "decode_step", step_inputs, step_outputs),
-    ]
+    made_by_init = tuple(_as_spec(t) for t in decoder_tensors if t.time_axis is None)
+    signatures = [Signature(init_signature, init_signature, tuple(init_inputs), made_by_init)]
+    has_cache = any(t.time_axis is not None for t in decoder_tensors)
+    max_length = int(model.max_target_length)
+    for length in cache_lengths(max_length) if has_cache else [max_length]:
+        tensors = [_as_spec(t, length) for t in decoder_tensors]
+        step_inputs = (
+            TensorSpec("token", (None,), "int32", "token"),
+            TensorSpec("step", (), "int32", "step", None),
+            *tensors,
+        )
+        step_outputs = (
+            TensorSpec("logits", (None, None), "float32", "logits"),
+            *[_new_rows(t) for t in tensors if t.role == STATE],
+        )
+        name = decode_signature_name(length, max_length)
+        signatures.append(Signature(name, "decode_step", step_inputs, step_outputs))
+    return signatures
 
 
 def model_signatures(model):
@@ -125,3 +185,15 @@ def model_signatures(model):
 def model_task(model):
     """The task of a model (`translation` unless the model says otherwise)."""
     return getattr(model, "task", "translation")
+
+
+def decode_variants(model):
+    """`(signature name, cache length or None)` of a model's `decode_step`
+    variants, shortest cache first."""
+    variants = []
+    for signature in model_signatures(model):
+        if signature.method != "decode_step":
+            continue
+        appended = [t for t in signature.inputs if t.time_axis is not None]
+        variants.append((signature.name, appended[0].shape[appended[0].time_axis] if appended else None))
+    return variants

@@ -27,6 +27,7 @@ fraction of a nat per sentence of a typical 40-60 nats.
 import numpy as np
 
 from converters.tasks.translation import greedy_calibration, tokenizer_fields
+from zoo.step_model import decode_variants
 from converters.verify import check as token_check
 from converters.verify import measure_parity
 from ondevice.litert_model import LiteRTSignatures
@@ -80,7 +81,9 @@ class TextVAETask:
             noise = rng.standard_normal(out["z_mean"].shape)
             z = out["z_mean"] + np.exp(0.5 * out["z_log_var"]) * noise if n % 2 == 0 else noise
             latents.append(z.astype(np.float32))
-        decode = greedy_calibration(vae.step_model, "decode_init", "z", latents, self.model.max_target_length)
+        decode = greedy_calibration(
+            vae.step_model, "decode_init", "z", latents, self.model.max_target_length, decode_variants(self.model)
+        )
 
         def generator():
             for source in sources:

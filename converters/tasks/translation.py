@@ -4,12 +4,15 @@ import random
 
 import numpy as np
 
+from ondevice.decoder_state import ArrayDecoderState, time_index
+
 from converters.verify import check, measure_parity
 from ondevice.litert_model import LiteRTStepModel
 from ondevice.tokenizer import WordPieceTokenizer
 from ondevice.translator import pad_batch
 from zoo.datasets.parallel_text import load_corpus
 from zoo.keras_step_model import KerasStepModel
+from zoo.step_model import decode_variants
 from zoo.text_tokenizer import END_ID, PAD_ID, START_ID, UNK_ID, read_vocabulary
 from zoo.training import SOURCE_VOCAB, TARGET_VOCAB
 
@@ -38,24 +41,39 @@ def source_batches(sentences, tokenizer, max_length, batch_size, fixed_length=Fa
     return [pad_batch(ids[i : i + batch_size]) for i in range(0, len(ids), batch_size)]
 
 
-def greedy_calibration(step_model, init_signature, init_name, inputs_list, max_steps):
+def greedy_calibration(step_model, init_signature, init_name, inputs_list, max_steps, decode_signatures):
     """Real `(signature_key, inputs)` samples for full-integer calibration.
 
-    The init signature sees `inputs_list`; `decode_step` sees the states it
-    meets on the Keras greedy path from each of them.
+    The init signature sees `inputs_list`; every `decode_step` variant sees
+    the states met on the Keras greedy path from each of them, with its
+    append states (K/V caches) cut to its own cache length.
+
+    Args:
+        step_model: the Keras step model.
+        init_signature: str. `encode` (or a text VAE's `decode_init`).
+        init_name: str. Its input's name.
+        inputs_list: list of input arrays.
+        max_steps: int. Most decode steps.
+        decode_signatures: list of `(name, cache length or None)`.
     """
-    names = [t.name for t in step_model.decoder_tensors]
 
     def generator():
         for inputs in inputs_list:
             yield init_signature, {init_name: inputs}
-            tensors = step_model.encode(inputs)
+            state = ArrayDecoderState(step_model, inputs, max_steps)
             token = np.full((inputs.shape[0],), START_ID, np.int32)
             for step in range(max_steps):
-                yield "decode_step", {"token": token, "step": np.array(step, np.int32), **{n: tensors[n] for n in names}}
-                out = step_model.decode_step(token, step, tensors)
-                token = out.pop("logits").argmax(-1).astype(np.int32)
-                tensors.update(out)
+                for name, length in decode_signatures:
+                    if length is not None and step >= length:
+                        continue
+                    feeds = {"token": token, "step": np.array(step, np.int32)}
+                    for t in step_model.decoder_tensors:
+                        value = state.tensors[t.name]
+                        if t.time_axis is not None:
+                            value = value[time_index(t, slice(0, length), value.ndim)]
+                        feeds[t.name] = value
+                    yield name, feeds
+                token = state.step(token).argmax(-1).astype(np.int32)
                 if (token == END_ID).all():
                     break
 
@@ -82,7 +100,9 @@ class TranslationTask:
         batches = source_batches(
             [s for s, _ in self.calibration_pairs], self.tokenizer, self.model.max_source_length, 1, fixed_length=True
         )
-        return greedy_calibration(self.keras_model, "encode", "source_ids", batches, self.max_steps)
+        return greedy_calibration(
+            self.keras_model, "encode", "source_ids", batches, self.max_steps, decode_variants(self.model)
+        )
 
     def manifest_fields(self):
         return {

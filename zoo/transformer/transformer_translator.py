@@ -117,86 +117,151 @@ class TransformerTranslator(keras.Model):
         return self._logits(x)  # (batch, tgt, vocab)
 
     # Inference graphs ------------------------------------------------------
+    #
+    # Written for what a device runs fast (one XNNPACK partition per step):
+    # 2-D activations (batch, hidden) so every projection is one matmul,
+    # Q/K/V fused in one matmul with 1/sqrt(head_dim) folded into Q, 4-D
+    # caches (batch, heads, ...), keys stored pre-transposed (batch, heads,
+    # head_dim, time) so scores are a plain batched matmul, additive float
+    # masks instead of boolean masks and `where`, and no cache update inside
+    # the graph: `decode_step` returns only this position's key/value rows
+    # and the caller appends them (the runtime writes them in place). The
+    # weights are those of the keras-hub layers used by `call()`.
 
     def decoder_tensor_specs(self):
-        """The tensors `encode` hands to `decode_step` (see `zoo.step_model`)."""
-        cache = (None, 2, None, self.num_heads, self.head_dim)  # (batch, k/v, time, heads, dim)
-        self_cache = (None, 2, self.max_target_length, self.num_heads, self.head_dim)
-        specs = [DecoderTensor("source_mask", (None, None), "int32", MEMORY)]
+        """The tensors `encode` hands to `decode_step` (see `zoo.step_model`).
+
+        The self-attention caches are `append` states: their time axis
+        (`None` here) is the cache length the exporter chooses, and each
+        step returns one new row along it.
+        """
+        heads, dim = self.num_heads, self.head_dim
+        specs = [DecoderTensor("source_bias", (None, 1, 1, None), "float32", MEMORY)]
         for i in range(self.num_decoder_layers):
-            specs.append(DecoderTensor(f"cross_cache_{i}", cache, "float32", MEMORY))
+            specs.append(DecoderTensor(f"cross_key_{i}", (None, heads, dim, None), "float32", MEMORY))
+            specs.append(DecoderTensor(f"cross_value_{i}", (None, heads, None, dim), "float32", MEMORY))
         for i in range(self.num_decoder_layers):
-            specs.append(DecoderTensor(f"self_cache_{i}", self_cache, "float32", STATE))
+            specs.append(DecoderTensor(f"self_key_{i}", (None, heads, dim, None), "float32", STATE, time_axis=3))
+            specs.append(DecoderTensor(f"self_value_{i}", (None, heads, None, dim), "float32", STATE, time_axis=2))
         return specs
 
+    def _split_heads(self, x, transpose=False):
+        """(batch, time, hidden) -> (batch, heads, time, dim), or
+        (batch, heads, dim, time) with `transpose` (keys)."""
+        batch, time = ops.shape(x)[0], ops.shape(x)[1]
+        x = ops.reshape(x, (batch, time, self.num_heads, self.head_dim))
+        return ops.transpose(x, (0, 2, 3, 1) if transpose else (0, 2, 1, 3))
+
     def encode(self, source_ids):
-        """Run the encoder once.
+        """Run the encoder once and precompute every decoder layer's
+        cross-attention keys and values in the layout `decode_step` reads.
 
         Args:
             source_ids: int tensor (batch, src), 0-padded.
 
         Returns:
-            Dict with `source_mask` (batch, src), `cross_cache_{i}`
-            (batch, 2, src, heads, head_dim) and zero-filled `self_cache_{i}`
-            (batch, 2, max_target_length, heads, head_dim).
+            Dict with `source_bias` (batch, 1, 1, src): 0 for tokens, -1e9
+            for padding; `cross_key_{i}` (batch, heads, head_dim, src) and
+            `cross_value_{i}` (batch, heads, src, head_dim).
         """
-        memory, source_mask = self._encode_sequence(source_ids, training=False)
-        batch, source_length = ops.shape(source_ids)[0], ops.shape(source_ids)[1]
-        outputs = {"source_mask": ops.cast(source_mask, "int32")}
-        # One dummy position through each layer with cross-attention update
-        # index 0 fills the cross-attention cache from `memory` (keras-hub's
-        # way of building the cache, as in its BART `_build_cache`).
-        dummy = ops.zeros((batch, 1, self.hidden_dim), dtype=memory.dtype)
-        zeros = ops.zeros((batch, 2, self.max_target_length, self.num_heads, self.head_dim))
+        memory, source_mask = self._encode_sequence(source_ids, training=False)  # (batch, src, hidden)
+        padding = 1.0 - ops.cast(source_mask, memory.dtype)
+        outputs = {"source_bias": ops.expand_dims(ops.expand_dims(padding * -1e9, 1), 1)}  # (batch, 1, 1, src)
         for i, layer in enumerate(self.decoder_layers):
-            _, _, cross_cache = layer(
-                dummy,
-                encoder_sequence=memory,
-                encoder_padding_mask=source_mask,
-                self_attention_cache=zeros,
-                self_attention_cache_update_index=0,
-                cross_attention_cache=ops.zeros((batch, 2, source_length, self.num_heads, self.head_dim)),
-                cross_attention_cache_update_index=0,
-                training=False,
-            )
-            outputs[f"cross_cache_{i}"] = cross_cache
-        for i in range(self.num_decoder_layers):
-            outputs[f"self_cache_{i}"] = zeros
+            attention = layer._cross_attention_layer
+            outputs[f"cross_key_{i}"] = self._split_heads(attention._key_dense(memory), transpose=True)
+            outputs[f"cross_value_{i}"] = self._split_heads(attention._value_dense(memory))
         return outputs
 
-    def decode_step(self, token, step, source_mask, **caches):
+    def _attention_weights(self, attention):
+        """A keras-hub attention layer's weights as 2-D matmul operands, the
+        query scaled by 1/sqrt(head_dim) (constant-folded by the converter)."""
+        hidden, scale = self.hidden_dim, 1.0 / self.head_dim**0.5
+
+        def dense(layer, factor=1.0):
+            return ops.reshape(layer.kernel, (hidden, hidden)) * factor, ops.reshape(layer.bias, (hidden,)) * factor
+
+        query, key, value = dense(attention._query_dense, scale), dense(attention._key_dense), dense(attention._value_dense)
+        output = (ops.reshape(attention._output_dense.kernel, (hidden, hidden)), attention._output_dense.bias)
+        return query, key, value, output
+
+    def _self_attention(self, x, layer, key_cache, value_cache, cache_bias):
+        """Attend from one position over the cached positions and itself.
+
+        Args:
+            x: float (batch, hidden), normalized input of this position.
+            layer: the keras-hub `TransformerDecoder`.
+            key_cache: float (batch, heads, dim, time), earlier keys.
+            value_cache: float (batch, heads, time, dim), earlier values.
+            cache_bias: float (time,), 0 for filled positions, -1e9 after.
+
+        Returns:
+            `(output (batch, hidden), new_key (batch, heads, dim, 1),
+            new_value (batch, heads, 1, dim))`.
+        """
+        heads, dim = self.num_heads, self.head_dim
+        query, key, value, output = self._attention_weights(layer._self_attention_layer)
+        qkv_kernel = ops.concatenate([query[0], key[0], value[0]], axis=1)  # (hidden, 3 * hidden)
+        qkv_bias = ops.concatenate([query[1], key[1], value[1]], axis=0)
+        qkv = ops.matmul(x, qkv_kernel) + qkv_bias  # (batch, 3 * hidden)
+        q, k, v = ops.split(qkv, 3, axis=-1)
+        # Reshapes use -1 for the batch: every shape stays static once the
+        # inputs are sized, so the device plans the step once.
+        q = ops.reshape(q, (-1, heads, 1, dim))
+        new_key = ops.reshape(k, (-1, heads, dim, 1))
+        new_value = ops.reshape(v, (-1, heads, 1, dim))
+        cached_scores = ops.matmul(q, key_cache) + cache_bias  # (batch, heads, 1, time)
+        own_score = ops.matmul(q, new_key)  # (batch, heads, 1, 1)
+        probs = ops.softmax(ops.concatenate([cached_scores, own_score], axis=-1), axis=-1)
+        time = ops.shape(key_cache)[-1]
+        context = ops.matmul(probs[..., :time], value_cache) + probs[..., time:] * new_value  # (batch, heads, 1, dim)
+        context = ops.reshape(context, (-1, self.hidden_dim))
+        return ops.matmul(context, output[0]) + output[1], new_key, new_value
+
+    def _cross_attention(self, x, layer, key, value, source_bias):
+        """Attend from one position over the source (keys/values from `encode`)."""
+        query, _, _, output = self._attention_weights(layer._cross_attention_layer)
+        q = ops.reshape(ops.matmul(x, query[0]) + query[1], (-1, self.num_heads, 1, self.head_dim))
+        probs = ops.softmax(ops.matmul(q, key) + source_bias, axis=-1)  # (batch, heads, 1, src)
+        context = ops.reshape(ops.matmul(probs, value), (-1, self.hidden_dim))
+        return ops.matmul(context, output[0]) + output[1]
+
+    def decode_step(self, token, step, source_bias, **tensors):
         """Decode one position for every sentence in the batch.
 
         Args:
             token: int tensor (batch,). The token at position `step`.
-            step: int scalar. Position index, 0 for `[START]`.
-            source_mask: int tensor (batch, src) from `encode`.
-            **caches: `cross_cache_{i}` and `self_cache_{i}` from `encode` or
-                the previous step.
+            step: int scalar. Position index, 0 for `[START]`; also the
+                number of filled cache positions.
+            source_bias: float (batch, 1, 1, src) from `encode`.
+            **tensors: `cross_key_{i}`, `cross_value_{i}` from `encode` and
+                the caches `self_key_{i}` (batch, heads, dim, time),
+                `self_value_{i}` (batch, heads, time, dim) whose first `step`
+                positions are filled (any time >= step).
 
         Returns:
-            Dict with `logits` (batch, vocab) for position `step + 1` and the
-            updated `self_cache_{i}`.
+            Dict with `logits` (batch, vocab) for position `step + 1`, and
+            this position's `self_key_{i}` (batch, heads, dim, 1) and
+            `self_value_{i}` (batch, heads, 1, dim) to append to the caches.
         """
-        x = self.decoder_embedding(ops.expand_dims(token, 1), start_index=step)  # (batch, 1, hidden)
-        # With a precomputed cross-attention cache keras-hub never reads the
-        # encoder sequence; it only has to be present (batch, src, 1).
-        encoder_stub = ops.cast(source_mask[:, :, None], x.dtype)
+        embedding = self.decoder_embedding
+        positions = embedding.position_embedding.position_embeddings  # (max_target_length, hidden)
+        x = embedding.token_embedding(token) + ops.take(positions, step, axis=0)  # (batch, hidden)
+        time = ops.shape(tensors["self_key_0"])[-1]
+        filled = ops.cast(ops.arange(time) < step, x.dtype)
+        cache_bias = (1.0 - filled) * -1e9  # (time,)
         outputs = {}
         for i, layer in enumerate(self.decoder_layers):
-            x, self_cache, _ = layer(
-                x,
-                encoder_sequence=encoder_stub,
-                encoder_padding_mask=source_mask,
-                self_attention_cache=caches[f"self_cache_{i}"],
-                self_attention_cache_update_index=step,
-                cross_attention_cache=caches[f"cross_cache_{i}"],
-                cross_attention_cache_update_index=None,
-                training=False,
+            attended, outputs[f"self_key_{i}"], outputs[f"self_value_{i}"] = self._self_attention(
+                layer._self_attention_layer_norm(x), layer, tensors[f"self_key_{i}"], tensors[f"self_value_{i}"], cache_bias
             )
-            outputs[f"self_cache_{i}"] = self_cache
-        logits = self._logits(x)[:, 0, :]  # (batch, vocab)
-        return {"logits": logits, **outputs}
+            x = x + attended
+            x = x + self._cross_attention(
+                layer._cross_attention_layer_norm(x), layer, tensors[f"cross_key_{i}"], tensors[f"cross_value_{i}"], source_bias
+            )
+            hidden = layer._feedforward_intermediate_dense(layer._feedforward_layer_norm(x))
+            x = x + layer._feedforward_output_dense(hidden)
+        return {"logits": self._logits(x), **outputs}
 
     def get_config(self):
         config = super().get_config()

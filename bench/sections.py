@@ -4,14 +4,17 @@ A section function takes the `Bench`, a family name and the run's
 `run.json` and returns its stages, `[(name, callable, result path)]`; each
 callable fills `bench.results["families"][family]`. Translation families
 (Transformer, LSTM) share `translation_section`; the VAEs share
-`zoo.bench.vae_section.vae_section` (ELBO / reconstruction per recipe,
+`bench.vae_section.vae_section` (ELBO / reconstruction per recipe,
 latency).
 """
 
 import json
 import os
 
-from zoo.bench.quality import score_decoder, source_ids
+from bench.baselines import LiteRTDecoder
+from bench.common import run_summary, run_worker
+from bench.quality import score_decoder, source_ids
+from bench.vae_section import vae_section
 
 TASK_SECTIONS = {}
 
@@ -32,32 +35,6 @@ def plan(bench, family):
     if task not in TASK_SECTIONS:
         raise ValueError(f"zoo bench has no section for task {task!r} (family {family})")
     return TASK_SECTIONS[task](bench, family, run_info)
-
-
-def _run_summary(run_dir, run_info):
-    history = os.path.join(run_dir, "history.csv")
-    epochs, best_val = None, None
-    if os.path.exists(history):
-        import csv
-
-        with open(history, encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-        epochs = len(rows)
-        losses = [float(r["val_loss"]) for r in rows if r.get("val_loss")]
-        best_val = min(losses) if losses else None
-    return {
-        "run_dir": os.path.abspath(run_dir),
-        "family": run_info["family"],
-        "preset": run_info.get("preset"),
-        "config": run_info.get("config"),
-        "data": run_info.get("data"),
-        "train_pairs": run_info.get("train_pairs"),
-        "status": run_info.get("status"),
-        "train_seconds": run_info.get("train_seconds"),
-        "epochs_logged": epochs,
-        "best_val_loss": best_val,
-        "note": run_info.get("note"),
-    }
 
 
 def _strip(result):
@@ -83,7 +60,7 @@ def translation_section(bench, family, run_info):
 
     run_dir, o = bench.runs[family], bench.o
     res = bench.results["families"].setdefault(family, {})
-    res["task"], res["run"] = "translation", _run_summary(run_dir, run_info)
+    res["task"], res["run"] = "translation", run_summary(run_dir, run_info)
     state = {}
 
     def prepare():
@@ -116,7 +93,6 @@ def translation_section(bench, family, run_info):
 
     def recipe_quality(recipe):
         from ondevice.manifest import load_manifest
-        from zoo.bench.baselines import LiteRTDecoder
 
         artifact = bench.artifact(family, recipe)
         manifest = load_manifest(artifact)
@@ -156,8 +132,6 @@ def translation_section(bench, family, run_info):
         res.setdefault("ctranslate2_quality", {})[compute] = scored
 
     def latency(name, round_index, decoder, path_fn, compute_type=None, beams=None, max_seconds=None):
-        from zoo.bench.runner import run_worker
-
         spec = {
             "kind": "decode",
             "decoder": decoder,
@@ -269,8 +243,6 @@ def _maps_to_ctranslate2(run_dir):
 
 
 def throughput(bench, family, pipeline, jit):
-    from zoo.bench.runner import run_worker
-
     spec = {
         "kind": "train",
         "run": bench.runs[family],
@@ -286,13 +258,7 @@ def throughput(bench, family, pipeline, jit):
     bench.results["families"][family].setdefault("throughput", {})[f"{pipeline}_jit{int(jit)}"] = result
 
 
-def _register_vae_section():
-    from zoo.bench.vae_section import vae_section
-
-    TASK_SECTIONS["text_vae"] = TASK_SECTIONS["image_vae"] = vae_section
-
-
-_register_vae_section()
+TASK_SECTIONS["text_vae"] = TASK_SECTIONS["image_vae"] = vae_section
 
 
 class _TranslatorDecoder:

@@ -6,14 +6,12 @@ same test examples as the Keras model (`zoo.vae_evaluation.keras_vae`, the
 same code over Keras signatures), with the same posterior noise; latency is
 measured per example at batch 1 on 1 thread (encode; encode + decode, the
 round trip of `zoo reconstruct`) and per example at a larger batch, each
-decoder in its own subprocess (`zoo.bench.worker`, spec kind `vae`).
+decoder in its own subprocess (`bench.worker.measure_vae`, spec kind `vae`).
 """
 
 import os
-import time
 
-import numpy as np
-
+from bench.common import run_summary, run_worker
 from zoo.vae_evaluation import load_examples
 
 # Figures shown per task: (key, label, digits).
@@ -37,11 +35,9 @@ FIGURES = {
 
 def vae_section(bench, family, run_info):
     """Quality per recipe (ELBO figures vs Keras), file size and latency."""
-    from zoo.bench.sections import _run_summary
-
     run_dir, o, task = bench.runs[family], bench.o, run_info["task"]
     res = bench.results["families"].setdefault(family, {})
-    res["task"], res["run"] = task, _run_summary(run_dir, run_info)
+    res["task"], res["run"] = task, run_summary(run_dir, run_info)
     data = bench.data or run_info.get("data")
     count = o["max_sentences"]
     state = {}
@@ -72,8 +68,6 @@ def vae_section(bench, family, run_info):
         }
 
     def latency(name, round_index, decoder, path_fn):
-        from zoo.bench.runner import run_worker
-
         spec = {
             "kind": "vae",
             "task": task,
@@ -111,68 +105,6 @@ def vae_section(bench, family, run_info):
             )
     stages.append(("latency summary", latency_summary, None))
     return stages
-
-
-# Worker side (numpy + LiteRT for `litert`; TensorFlow only for `keras`) -------
-
-
-def _load(spec):
-    if spec["decoder"] == "litert":
-        from ondevice.vae import ImageVAE, TextVAE
-
-        cls = TextVAE if spec["task"] == "text_vae" else ImageVAE
-        return cls.from_artifact(spec["path"], num_threads=spec["threads"], batch_size=spec["batch_size"])
-    from zoo.vae_evaluation import load_vae
-
-    vae = load_vae(spec["path"])[0]
-    vae.batch_size = spec["batch_size"]
-    return vae
-
-
-def _stats(seconds):
-    ms = np.asarray(seconds) * 1000
-    return {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)), "mean_ms": float(ms.mean())}
-
-
-def measure_vae(spec):
-    """Latency of one VAE decoder: encode and round trip at batch 1, and batched.
-
-    Text: the round trip is encode + greedy decode from the posterior mean,
-    also reported per decode step. Images: encode + decode of one image.
-    """
-    from zoo.bench.worker import TimedStepModel
-
-    start = time.perf_counter()
-    vae = _load(spec)
-    result = {"load_seconds": time.perf_counter() - start}
-    examples = load_examples(spec["task"], spec["data"], "test", spec["count"])[0]
-    text = spec["task"] == "text_vae"
-    if text:
-        vae.step_model = timed = TimedStepModel(vae.step_model)
-    for x in examples[: spec["warmup"]]:  # first calls trace / allocate
-        vae.reconstruct([x] if text else x[None])
-    encode, roundtrip = [], []
-    if text:
-        timed.reset()
-    for x in examples:
-        batch = [x] if text else x[None]
-        t0 = time.perf_counter()
-        z = vae.encode(batch)[0]
-        t1 = time.perf_counter()
-        vae.decode(z)
-        t2 = time.perf_counter()
-        encode.append(t1 - t0)
-        roundtrip.append(t2 - t0)
-    result.update(examples=len(examples), encode=_stats(encode), roundtrip=_stats(roundtrip))
-    if text:
-        result["ms_per_decode_step"] = 1000 * timed.decode_seconds / max(1, timed.decode_calls)
-        result["decode_steps_per_sentence"] = timed.decode_calls / len(examples)
-    batch_input = list(examples) if text else np.asarray(examples)
-    vae.reconstruct(batch_input[: spec["batch_size"]])  # warm up the batch shape
-    start = time.perf_counter()
-    vae.reconstruct(batch_input)
-    result["batch"] = {"batch_size": spec["batch_size"], "ms_per_example": 1000 * (time.perf_counter() - start) / len(examples)}
-    return result
 
 
 def vae_tables(family, fam):

@@ -1,6 +1,6 @@
-"""One measurement in a fresh process: `python -m zoo.bench.worker SPEC.json RESULT.json`.
+"""One measurement in a fresh process: `python -m bench.worker SPEC.json RESULT.json`.
 
-Each measurement runs in its own process (`zoo.bench.runner.run_worker`),
+Each measurement runs in its own process (`bench.common.run_worker`),
 which reports its own peak resident memory (`VmHWM`), so every figure
 belongs to one decoder alone; a LiteRT measurement never imports
 TensorFlow.
@@ -9,8 +9,8 @@ Spec kinds:
     `decode`: `decoder` (`litert` | `keras_cached` | `keras_tutorial` |
         `ctranslate2`), `path`, `compute_type`, `threads`, `sentences`
         (source id lists), `beams`, `batch_size`, `warmup`.
-    `vae`: see `zoo.bench.vae_section.measure_vae`.
-    `train`: see `zoo.bench.throughput.measure_training`.
+    `vae`: see `measure_vae`.
+    `train`: see `bench.throughput.measure_training`.
 """
 
 import json
@@ -39,7 +39,7 @@ def make_decoder(spec):
     """The decoder a `decode` spec names (imports only what it needs)."""
     kind, threads = spec["decoder"], spec["threads"]
     if kind == "litert":
-        from zoo.bench.baselines import LiteRTDecoder
+        from bench.baselines import LiteRTDecoder
 
         return LiteRTDecoder(spec["path"], threads=threads)
     if kind == "ctranslate2":
@@ -49,7 +49,7 @@ def make_decoder(spec):
             spec["path"], compute_type=spec["compute_type"], threads=threads, max_decoding_length=spec["max_steps"]
         )
     _tensorflow(threads)
-    from zoo.bench.baselines import KerasCachedDecoder, KerasTutorialDecoder
+    from bench.baselines import KerasCachedDecoder, KerasTutorialDecoder
     from zoo.training import load_run
 
     model = load_run(spec["path"])[0]
@@ -190,6 +190,68 @@ def measure_decode(spec):
     return result
 
 
+# VAEs (numpy + LiteRT for `litert`; TensorFlow only for `keras`) ---------------
+
+
+def _load_vae(spec):
+    if spec["decoder"] == "litert":
+        from ondevice.vae import ImageVAE, TextVAE
+
+        cls = TextVAE if spec["task"] == "text_vae" else ImageVAE
+        return cls.from_artifact(spec["path"], num_threads=spec["threads"], batch_size=spec["batch_size"])
+    from zoo.vae_evaluation import load_vae
+
+    vae = load_vae(spec["path"])[0]
+    vae.batch_size = spec["batch_size"]
+    return vae
+
+
+def _vae_stats(seconds):
+    ms = np.asarray(seconds) * 1000
+    return {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)), "mean_ms": float(ms.mean())}
+
+
+def measure_vae(spec):
+    """Latency of one VAE decoder: encode and round trip at batch 1, and batched.
+
+    Text: the round trip is encode + greedy decode from the posterior mean,
+    also reported per decode step. Images: encode + decode of one image.
+    """
+    from zoo.vae_evaluation import load_examples
+
+    start = time.perf_counter()
+    vae = _load_vae(spec)
+    result = {"load_seconds": time.perf_counter() - start}
+    examples = load_examples(spec["task"], spec["data"], "test", spec["count"])[0]
+    text = spec["task"] == "text_vae"
+    if text:
+        vae.step_model = timed = TimedStepModel(vae.step_model)
+    for x in examples[: spec["warmup"]]:  # first calls trace / allocate
+        vae.reconstruct([x] if text else x[None])
+    encode, roundtrip = [], []
+    if text:
+        timed.reset()
+    for x in examples:
+        batch = [x] if text else x[None]
+        t0 = time.perf_counter()
+        z = vae.encode(batch)[0]
+        t1 = time.perf_counter()
+        vae.decode(z)
+        t2 = time.perf_counter()
+        encode.append(t1 - t0)
+        roundtrip.append(t2 - t0)
+    result.update(examples=len(examples), encode=_vae_stats(encode), roundtrip=_vae_stats(roundtrip))
+    if text:
+        result["ms_per_decode_step"] = 1000 * timed.decode_seconds / max(1, timed.decode_calls)
+        result["decode_steps_per_sentence"] = timed.decode_calls / len(examples)
+    batch_input = list(examples) if text else np.asarray(examples)
+    vae.reconstruct(batch_input[: spec["batch_size"]])  # warm up the batch shape
+    start = time.perf_counter()
+    vae.reconstruct(batch_input)
+    result["batch"] = {"batch_size": spec["batch_size"], "ms_per_example": 1000 * (time.perf_counter() - start) / len(examples)}
+    return result
+
+
 def peak_rss_mb():
     """This process's peak resident set size (`VmHWM`), in MiB.
 
@@ -230,12 +292,10 @@ def main(argv=None):
         elif spec["kind"] == "vae":
             if spec["decoder"] == "keras":
                 _tensorflow(spec.get("threads", 1))
-            from zoo.bench.vae_section import measure_vae
-
             result = measure_vae(spec)
         else:
             _tensorflow(spec.get("threads", 1))
-            from zoo.bench.throughput import measure_training
+            from bench.throughput import measure_training
 
             result = measure_training(spec)
     except Exception as e:

@@ -7,8 +7,8 @@ measured is shown as "not measured" with the recorded reason.
 import datetime
 import os
 
+from bench.vae_section import vae_summary, vae_tables
 from zoo import atomic
-from zoo.bench.vae_section import vae_summary, vae_tables
 
 # Published Multi30k En->De test2016 figures (lowercased BLEU, beam 5) and
 # this project's targets (issue 5).

@@ -4,65 +4,25 @@ Stages (one tqdm bar over all of them): per family, the missing artifacts
 are converted (`converters.convert.convert`), a CTranslate2 model is mapped
 where the family allows it, quality is scored in this process, and every
 latency/memory figure and the training throughput are measured in their own
-subprocess (`zoo.bench.worker`). Each measurement that fails is recorded with
-its error, so the report says what could not be measured instead of stopping.
+subprocess (`bench.worker`, started by `bench.common.run_worker`). Each
+measurement that fails is recorded with its error, so the report says what
+could not be measured instead of stopping. The recipes are those of
+`converters.recipes.RECIPES`.
 """
 
 import copy
 import json
 import os
 import platform
-import subprocess
-import sys
-import tempfile
 import traceback
 
 from tqdm.auto import tqdm
 
+from bench import report, sections
+from converters.recipes import RECIPES
 from zoo import atomic
 
-RECIPES = ("float32", "float16", "dynamic_int8", "int8", "int16x8")
-CT2_COMPUTE_TYPES = ("float32", "int8")
 RESULTS_FILE = "results.json"
-
-
-def run_worker(spec, log_path=None, timeout=None):
-    """Run `zoo.bench.worker` on `spec` in a subprocess.
-
-    Returns:
-        The worker's result dict (with `peak_rss_mb`, the subprocess's own
-        peak resident memory).
-    """
-    with tempfile.TemporaryDirectory(prefix="zoo-bench-") as tmp:
-        spec_path, result_path = os.path.join(tmp, "spec.json"), os.path.join(tmp, "result.json")
-        with open(spec_path, "w", encoding="utf-8") as f:
-            json.dump(spec, f)
-        log = open(log_path, "a", encoding="utf-8") if log_path else subprocess.DEVNULL
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "zoo.bench.worker", spec_path, result_path],
-                stdout=log,
-                stderr=log,
-                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-            )
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                raise RuntimeError(f"worker timed out after {timeout} s") from None
-        finally:
-            if log_path:
-                log.close()
-        result = None
-        if os.path.exists(result_path):
-            with open(result_path, encoding="utf-8") as f:
-                result = json.load(f)
-        if result is not None and "error" in result:
-            raise RuntimeError(result["error"])
-        if proc.returncode != 0 or result is None:
-            raise RuntimeError(f"worker exited with {proc.returncode}" + (f" (log: {log_path})" if log_path else ""))
-        return result
 
 
 def environment():
@@ -170,7 +130,7 @@ def run_benchmark(
     data=None,
     artifacts=None,
     work_dir=None,
-    recipes=RECIPES,
+    recipes=tuple(RECIPES),
     quick=False,
     max_sentences=None,
     latency_sentences=None,
@@ -193,7 +153,8 @@ def run_benchmark(
             missing recipes are converted into `work_dir`.
         work_dir: str or None. Converted models, logs and partial results
             (default `out_dir/work`).
-        recipes: recipe names to measure.
+        recipes: recipe names to measure (default: every recipe of
+            `converters.recipes.RECIPES`).
         quick: bool. A smoke run: few sentences, few training steps.
         max_sentences: int or None. Test sentences for BLEU (default all;
             8 in quick mode).
@@ -214,8 +175,6 @@ def run_benchmark(
     Returns:
         The results dict (also in `results.json`).
     """
-    from zoo.bench import report, sections
-
     options = {
         "quick": quick,
         "max_sentences": max_sentences or (8 if quick else None),
