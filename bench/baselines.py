@@ -30,9 +30,7 @@ class _SearchDecoder:
     def translate_ids(self, id_lists, beam_size=1, length_penalty=1.0):
         source = pad_batch(id_lists, self.special["pad"])
         if beam_size <= 1:
-            return greedy_search(
-                self.step_model, source, self.special["start"], self.special["end"], self.max_steps, self.special["pad"]
-            )
+            return greedy_search(self.step_model, source, self.special["start"], self.special["end"], self.max_steps)
         return beam_search(
             self.step_model,
             source,

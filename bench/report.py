@@ -225,21 +225,28 @@ def _family_tables(family, fam):
         profile = {k: v.get("profile") for k, v in lat.items() if v.get("profile")}
         if profile:
             lines += [
-                "Where the LiteRT greedy time goes (batch 1): share of wall time inside the interpreter's `decode_step` "
-                "(including copying the cache in and out), inside `encode`, and in the numpy search loop; then one "
-                "`decode_step` call repeated in isolation: the whole signature call versus `Invoke` alone on inputs "
-                "already in place (the difference is resizing and copying the state in and out).",
+                "Where the LiteRT greedy time goes (batch 1): share of wall time inside the runtime's decode steps "
+                "(write the token, `Invoke`, write the new state rows, copy the logits), inside `encode` (with "
+                "binding the state buffers), and in the numpy search loop; then one step repeated in isolation: "
+                "the whole runtime step versus `Invoke` alone; and the XNNPACK partitions of the step "
+                "(delegated ops / ops left on builtin kernels).",
                 "",
-                "| recipe | decode_step | encode | search loop (numpy) | ms per decode_step (in the run) | "
-                "isolated call ms | of which Invoke ms | bytes copied per call | ops per decode_step |",
-                "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+                "| recipe | decode steps | encode | search loop (numpy) | ms per decode step (in the run) | "
+                "isolated step ms | of which Invoke ms | bytes copied per step | ops per step | XNNPACK partitions (delegated / builtin ops) |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
             ]
             for name, p in profile.items():
                 one = p.get("single_call") or {}
+                recipe = name.removeprefix("litert_")
+                xnn = ((fam.get("recipes", {}).get(recipe) or {}).get("xnnpack") or {}).get(one.get("signature", "decode_step"))
+                partitions = (
+                    f"{xnn['partitions']} ({xnn['delegated_ops']} / {sum(xnn['builtin_ops'].values())})" if xnn else "–"
+                )
                 lines.append(
-                    f"| `{name.removeprefix('litert_')}` | {p['decode_step_share']:.1%} | {p['encode_share']:.1%} | "
+                    f"| `{recipe}` | {p['decode_step_share']:.1%} | {p['encode_share']:.1%} | "
                     f"{p['search_share']:.1%} | {p['ms_per_decode_step']:.3f} | {_f(one.get('call_ms'), 3)} | "
-                    f"{_f(one.get('invoke_only_ms'), 3)} | {one.get('bytes_copied_per_call', '–')} | {one.get('decode_step_ops', '–')} |"
+                    f"{_f(one.get('invoke_only_ms'), 3)} | {one.get('bytes_copied_per_call', '–')} | "
+                    f"{one.get('decode_step_ops', '–')} | {partitions} |"
                 )
             lines.append("")
         ratios = speed_ratios(fam)

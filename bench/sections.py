@@ -102,6 +102,7 @@ def translation_section(bench, family, run_info):
             "artifact": os.path.abspath(artifact),
             "model_bytes": os.path.getsize(manifest.path("model_file")),
             "parity": manifest.data.get("parity"),
+            "xnnpack": manifest.data.get("xnnpack"),
             **scored,
         }
 

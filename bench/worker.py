@@ -20,6 +20,8 @@ import time
 
 import numpy as np
 
+from ondevice.decoder_state import start_decoding
+
 
 def _limit_threads(threads):
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
@@ -59,7 +61,11 @@ def make_decoder(spec):
 
 
 class TimedStepModel:
-    """A step model proxy that adds up the time spent in `encode` / `decode_step`."""
+    """A step model proxy that adds up the time spent encoding and in decode steps.
+
+    Decoding goes through `start` (the model's own runtime-owned state where
+    it has one), so the timings are those of the device runtime.
+    """
 
     def __init__(self, model):
         self.model, self.decoder_tensors = model, model.decoder_tensors
@@ -68,53 +74,78 @@ class TimedStepModel:
     def reset(self):
         self.encode_seconds, self.decode_seconds, self.decode_calls = 0.0, 0.0, 0
 
+    def start(self, source_ids, max_steps):
+        begin = time.perf_counter()
+        state = start_decoding(self.model, source_ids, max_steps)
+        self.encode_seconds += time.perf_counter() - begin
+        return _TimedState(state, self)
+
     def encode(self, source_ids):
-        start = time.perf_counter()
+        begin = time.perf_counter()
         out = self.model.encode(source_ids)
-        self.encode_seconds += time.perf_counter() - start
+        self.encode_seconds += time.perf_counter() - begin
         return out
 
     def decode_step(self, token, step, tensors):
-        start = time.perf_counter()
+        begin = time.perf_counter()
         out = self.model.decode_step(token, step, tensors)
-        self.decode_seconds += time.perf_counter() - start
+        self.decode_seconds += time.perf_counter() - begin
         self.decode_calls += 1
         return out
 
 
-def invoke_overhead(step_model, source_ids, calls=100):
-    """Split one LiteRT `decode_step` call (batch 1) into copying and compute.
+class _TimedState:
+    """A decoding state whose `step` calls are timed by a `TimedStepModel`."""
 
-    Times the signature runner call (resize + copy inputs in, invoke, copy
-    outputs out) against `Invoke` alone on the same, already set inputs.
+    def __init__(self, state, timer):
+        self.state, self.timer = state, timer
+
+    def step(self, token):
+        begin = time.perf_counter()
+        logits = self.state.step(token)
+        self.timer.decode_seconds += time.perf_counter() - begin
+        self.timer.decode_calls += 1
+        return logits
+
+    def select(self, rows, memory_rows=None):
+        self.state.select(rows, memory_rows)
+
+    def close(self):
+        self.state.close()
+
+
+def invoke_overhead(step_model, source_ids, calls=100):
+    """Split one LiteRT decode step (batch 1) into the runtime's work and `Invoke`.
+
+    Times a whole `LiteRTDecoderState.step` (write the token and step,
+    invoke, write the new state rows into the input buffers, copy the
+    logits out) against `Invoke` alone, at position 4 of a real sentence.
     """
-    tensors = step_model.encode(np.asarray(source_ids, np.int32))
-    token = np.asarray([2], np.int32)
-    for step in range(4):  # a few real steps: a partly filled cache
-        out = step_model.decode_step(token, step, tensors)
-        token = np.argmax(out.pop("logits"), -1).astype(np.int32)
-        tensors.update(out)
-    feeds = {t.name: tensors[t.name] for t in step_model.decoder_tensors}
-    feeds[step_model._token_name] = token
-    feeds[step_model._step_name] = np.asarray(4, step_model._dtypes[step_model._step_name])
-    runner = step_model._decode
-    runner(**feeds)
-    start = time.perf_counter()
-    for _ in range(calls):
-        outputs = runner(**feeds)
-    call_ms = 1000 * (time.perf_counter() - start) / calls
-    wrapper, subgraph = runner._interpreter_wrapper, runner._subgraph_index
-    start = time.perf_counter()
-    for _ in range(calls):
-        wrapper.Invoke(subgraph)
-    invoke_ms = 1000 * (time.perf_counter() - start) / calls
-    moved = sum(v.nbytes for v in feeds.values()) + sum(v.nbytes for v in outputs.values())
-    ops = step_model.manifest.data.get("ops", {}).get("decode_step", {})
+    state = step_model.start(np.asarray(source_ids, np.int32), step_model.manifest.max_target_length)
+    try:
+        token = np.asarray([2], np.int32)
+        for _ in range(4):  # a few real steps: a partly filled cache
+            token = np.argmax(state.step(token), -1).astype(np.int32)
+        start = time.perf_counter()
+        for _ in range(calls):
+            state.length = 4
+            state.step(token)
+        call_ms = 1000 * (time.perf_counter() - start) / calls
+        subgraph = state._subgraph
+        start = time.perf_counter()
+        for _ in range(calls):
+            subgraph.invoke()
+        invoke_ms = 1000 * (time.perf_counter() - start) / calls
+        moved = token.nbytes + 4 + sum(subgraph.output(name).nbytes for name in subgraph.outputs)
+    finally:
+        state.close()
+    ops = step_model.manifest.data.get("ops", {}).get(subgraph.name, {})
     return {
         "call_ms": call_ms,
         "invoke_only_ms": invoke_ms,
         "bytes_copied_per_call": moved,
         "decode_step_ops": sum(ops.values()) if isinstance(ops, dict) else None,
+        "signature": subgraph.name,
     }
 
 

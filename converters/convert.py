@@ -152,8 +152,9 @@ def convert(
     problems = []
     if set(manifest["signatures"]) != set(names) or set(manifest["ops"]) != set(names):
         problems.append(f"signatures are {sorted(manifest['ops'])}, expected {sorted(names)}")
-    if "WHILE" in manifest["ops"].get("decode_step", {}):
-        problems.append("decode_step contains a WHILE loop; a step must be loop-free")
+    for name in manifest.get("decode_signatures", []):
+        if "WHILE" in manifest["ops"].get(name, {}):
+            problems.append(f"{name} contains a WHILE loop; a step must be loop-free")
     validate(manifest)
     try:
         parity = task.parity(Manifest(manifest, out_dir), model_bytes)

@@ -54,19 +54,56 @@ def _translate_lines(translator, lines, args):
             ids.append(translator.encode_text(line))
         except InputError as e:
             raise InputError(f"stdin line {number}: {e}") from None
-    outputs = translator.translate_ids(ids, beam_size=args.beam, length_penalty=args.length_penalty)
+    outputs = translator.translate_ids(ids, args.beam, None, args.length_penalty, args.beam_stop)
     result = [""] * len(lines)
     for i, out in zip(keep, outputs):
         result[i] = translator.target_tokenizer.detokenize(out)
     return result
 
 
+def _stream(translator, sentences, out=sys.stdout):
+    """Greedy translations shown as they grow.
+
+    On a terminal each line is rewritten in place as tokens arrive; into a
+    pipe or file only the finished lines are written (the same output as
+    without `--stream`), so logs stay clean.
+    """
+    live = out.isatty()
+    for sentence in sentences:
+        text = ""
+        for text in translator.translate_stream(sentence):
+            if live:
+                out.write("\r\x1b[K" + text)
+                out.flush()
+        out.write(("\r\x1b[K" if live else "") + text + "\n")
+        out.flush()
+
+
 def translate_main(args):
     """Run `zoo translate` (arguments parsed by `zoo.cli`)."""
     translator = Translator.from_artifact(args.artifact, num_threads=args.threads, batch_size=args.batch_size)
+    stream = getattr(args, "stream", False)
+    if stream and args.beam > 1:
+        raise InputError("--stream decodes greedily; drop --beam or --stream")
     if args.text:
-        for line in translator.translate(args.text, beam_size=args.beam, length_penalty=args.length_penalty):
+        if stream:
+            for text in args.text:  # check every sentence before printing any
+                translator.encode_text(text)
+            _stream(translator, args.text)
+            return 0
+        for line in translator.translate(args.text, args.beam, None, args.length_penalty, beam_stop=args.beam_stop):
             print(line)
+        return 0
+    if stream:
+        for number, line in _decoded_lines(sys.stdin.buffer):
+            if not line.strip():
+                print()
+                continue
+            try:
+                translator.encode_text(line)
+            except InputError as e:
+                raise InputError(f"stdin line {number}: {e}") from None
+            _stream(translator, [line])
         return 0
     for chunk in _chunks(_decoded_lines(sys.stdin.buffer), 256):
         print("\n".join(_translate_lines(translator, chunk, args)))

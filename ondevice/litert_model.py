@@ -155,13 +155,14 @@ class LiteRTStepModel:
         path = None if model_content is not None else manifest.path("model_file")
         self.interpreter = load_interpreter(path, model_content, num_threads)
         available = set(self.interpreter.get_signature_list())
-        names = [init_signature, *manifest.decode_signatures]
+        names = [init_signature, "decode_step", *manifest.decode_signatures[:-1]]
         for name in names:
             if name not in available:
                 raise ArtifactError(
                     f"model has no {name!r} signature (has {sorted(available)}); convert it with `zoo convert`"
                 )
         self._lock = threading.RLock()
+        self._active = False  # a LiteRTDecoderState owns the decode inputs
         self._encode = self.interpreter.get_signature_runner(init_signature)
         self._decode = self.interpreter.get_signature_runner("decode_step")
         self.decoder_tensors = manifest.decoder_tensors()
@@ -212,6 +213,8 @@ class LiteRTStepModel:
 
     def decode_step(self, token, step, tensors):
         """Reference step with numpy-held tensors (copies everything)."""
+        if self._active:
+            raise RuntimeError("a decoding state is open on this model; its buffers are the inputs this call would overwrite")
         feeds = {t.name: tensors[t.name] for t in self.decoder_tensors}
         feeds[self.token_name] = np.asarray(token, np.int32)
         feeds[self.step_name] = np.asarray(step, self._dtypes[self.step_name])
@@ -237,7 +240,7 @@ class LiteRTDecoderState:
         self.model = model
         self.length = 0
         model._lock.acquire()  # released by close()
-        self._closed = False
+        model._active, self._closed = True, False
         try:
             encoded = model.encode(source_ids)
             self.batch_size = int(np.asarray(source_ids).shape[0])
@@ -254,7 +257,7 @@ class LiteRTDecoderState:
     def close(self):
         """Release the model for other decodes (idempotent)."""
         if not self._closed:
-            self._closed = True
+            self._closed, self.model._active = True, False
             self.model._lock.release()
 
     def __del__(self):

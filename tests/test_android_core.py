@@ -2,9 +2,11 @@
 
 `android_demo/core/run_tests.sh` compiles the core and its tests with kotlinc (Debian's
 `kotlin` 1.3 and `junit4`, installed with apt-get if missing) and runs them: golden token ids,
-replayed greedy and beam decodes recorded from the Python runtime, JSON reader, manifest
-validation. The Python tests here check that the goldens still describe the current Python
-runtime, so neither side can drift alone.
+replayed greedy and beam decodes (both stop rules) recorded from the Python runtime, the
+runtime-owned decoding buffers against the array state, JSON reader, manifest validation. The
+Python tests here check that the goldens still describe the current Python runtime, and that
+breaking any rule of `ondevice/search.py` listed in the generator's `MUTATIONS` changes some
+golden's replay, so neither side can drift alone.
 """
 
 import importlib.util
@@ -83,12 +85,19 @@ def test_token_goldens_match_python_tokenizer():
             assert detokenize_words(entry["words"]) == entry["joined"], entry["text"]
 
 
-@pytest.mark.parametrize("name", ["greedy", "beam4", "beam5_lp06", "beam3_max_steps"])
-def test_decode_goldens_replay_in_python(name):
-    tools = _load_tool("make_goldens")
-    manifest = _golden_manifest()
+DECODES = ["greedy", "greedy_stream", "beam4", "beam4_fairseq", "beam5_lp06", "beam3_max_steps", "beam3_max_steps_fairseq"]
+STOP_RULES = ["early", "fairseq"]
+
+
+def _load_golden(name):
     with open(GOLDENS / f"decode_{name}.json", encoding="utf-8") as f:
-        golden = json.load(f)
+        return json.load(f)
+
+
+def _replay_translation(tools, golden, manifest, search=None):
+    """Translate a real-model golden's sentences through its replay; returns (texts, replay).
+
+    `search`: a namespace of mutated search functions (`tools.mutated_search`), or None."""
     replay = tools.ReplayStepModel(golden, manifest.decoder_tensors())
     translator = Translator(
         replay,
@@ -99,21 +108,95 @@ def test_decode_goldens_replay_in_python(name):
         manifest.max_target_length,
         batch_size=golden["batch_size"],
     )
-    texts = translator.translate(
-        golden["sentences"], golden["beam_size"], golden["max_steps"], golden["length_penalty"]
-    )
+
+    def run():
+        return translator.translate(
+            golden["sentences"],
+            golden["beam_size"],
+            golden["max_steps"],
+            golden["length_penalty"],
+            beam_stop=golden["beam_stop"] or "early",
+        )
+
+    return (run() if search is None else tools._translate_with(search, run)), replay
+
+
+def _replay_synthetic(tools, golden, search=None):
+    model = tools.SyntheticStepModel(golden["seed"], max_steps=golden["max_steps"])
+    replay = tools.ReplayStepModel(golden, model.decoder_tensors)
+    source = np.asarray(golden["segments"][0]["source_ids"], np.int32)
+    args = (golden["start_id"], golden["end_id"], golden["max_steps"], golden["beam_size"], golden["length_penalty"])
+    search_fn = beam_search if search is None else search["beam_search"]
+    return search_fn(replay, source, *args, stop=golden["beam_stop"]), replay, model, source, args
+
+
+@pytest.mark.parametrize("name", DECODES)
+def test_decode_goldens_replay_in_python(name):
+    tools = _load_tool("make_goldens")
+    golden = _load_golden(name)
+    texts, replay = _replay_translation(tools, golden, _golden_manifest())
     assert replay.finished()
     assert texts == golden["translations"]
 
 
-def test_synthetic_golden_replays_in_python():
+def test_stream_golden_replays_in_python():
     tools = _load_tool("make_goldens")
-    with open(GOLDENS / "decode_synthetic.json", encoding="utf-8") as f:
-        golden = json.load(f)
-    model = tools.SyntheticStepModel(golden["seed"])
-    replay = tools.ReplayStepModel(golden, model.decoder_tensors)
-    source = np.asarray(golden["segments"][0]["source_ids"], np.int32)
-    args = (golden["start_id"], golden["end_id"], golden["max_steps"], golden["beam_size"], golden["length_penalty"])
-    assert beam_search(replay, source, *args) == golden["output_ids"]
+    manifest = _golden_manifest()
+    golden = _load_golden("greedy_stream")
+    replay = tools.ReplayStepModel(golden, manifest.decoder_tensors())
+    translator = Translator(
+        replay,
+        WordPieceTokenizer.from_file(manifest.path("source_vocabulary")),
+        WordPieceTokenizer.from_file(manifest.path("target_vocabulary")),
+        manifest.special_tokens,
+        manifest.max_source_length,
+        manifest.max_target_length,
+        batch_size=1,
+    )
+    assert list(translator.translate_stream(golden["sentences"][0], golden["max_steps"])) == golden["stream"]
     assert replay.finished()
-    assert beam_search(model, source, *args) == golden["output_ids"]
+    assert golden["stream"][-1] == golden["translations"][0] and len(golden["stream"]) >= 3
+
+
+@pytest.mark.parametrize("stop", STOP_RULES)
+def test_synthetic_golden_replays_in_python(stop):
+    tools = _load_tool("make_goldens")
+    golden = _load_golden(f"synthetic_{stop}")
+    assert golden["beam_stop"] == stop
+    ids, replay, model, source, args = _replay_synthetic(tools, golden)
+    assert ids == golden["output_ids"]
+    assert replay.finished()
+    assert beam_search(model, source, *args, stop=stop) == golden["output_ids"]
+
+
+def test_goldens_pin_down_every_search_rule():
+    """Each rule in the generator's MUTATIONS, broken in a copy of ondevice/search.py, makes some
+    golden of every decode kind it applies to (greedy, beam stop="early", stop="fairseq") replay
+    differently: so the Kotlin replays would catch the same mistake."""
+    tools = _load_tool("make_goldens")
+    manifest = _golden_manifest()
+    goldens = [(_load_golden(name), False) for name in DECODES] + [
+        (_load_golden(f"synthetic_{stop}"), True) for stop in STOP_RULES
+    ]
+    missing = []
+    for rule, (_, _, _, kinds) in tools.MUTATIONS.items():
+        search = tools.mutated_search(rule)
+        for kind in kinds:
+            caught = False
+            for golden, synthetic in goldens:
+                if (golden.get("beam_stop") or "greedy") != kind:
+                    continue
+                try:
+                    if synthetic:
+                        ids, replay = _replay_synthetic(tools, golden, search)[:2]
+                        caught = ids != golden["output_ids"] or not replay.finished()
+                    else:
+                        texts, replay = _replay_translation(tools, golden, manifest, search)
+                        caught = texts != golden["translations"] or not replay.finished()
+                except (AssertionError, IndexError, ValueError):
+                    caught = True
+                if caught:
+                    break
+            if not caught:
+                missing.append((rule, kind))
+    assert not missing, f"no golden depends on these search rules: {missing}"

@@ -190,7 +190,9 @@ def _other_family_tflite(path):
 def _rename_state(manifest):
     """Describe a decoder state the model does not have (as another model's manifest would)."""
     state = next(t for t in manifest["signatures"]["decode_step"]["inputs"] if t["role"] == "state")
-    for side in (manifest["signatures"]["encode"]["outputs"], manifest["signatures"]["decode_step"]["inputs"]):
+    sides = [manifest["signatures"]["encode"]["outputs"]]
+    sides += [manifest["signatures"][name]["inputs"] for name in manifest["decode_signatures"]]
+    for side in sides:
         for tensor in side:
             if tensor["name"] == state["name"]:
                 tensor["name"] = "z_latent"

@@ -24,8 +24,23 @@ def test_convert_recipe(convert_tiny, family, recipe):
     with open(os.path.join(artifact, "model.tflite"), "rb") as f:
         model_bytes = f.read()
     ops = op_counts(model_bytes)
-    assert sorted(ops) == ["decode_step", "encode"]  # exactly the two signatures
-    assert "WHILE" not in ops["decode_step"]
+    decode = manifest.decode_signatures
+    assert sorted(ops) == sorted(["encode", *decode])  # encode + the decode_step variants, nothing else
+    assert decode[-1] == "decode_step"
+    if family == "lstm":
+        assert decode == ["decode_step"]  # no cache: one step
+    else:
+        # K/V caches of 16 positions, then the full max_target_length (24 for tiny)
+        assert decode == ["decode_step_16", "decode_step"]
+        caches = [t for t in manifest.tensors("decode_step_16", "inputs") if t.role == "state"]
+        assert caches and all(t.update == "append" and t.shape[t.time_axis] == 16 for t in caches)
+    for name in decode:
+        assert "WHILE" not in ops[name]
+        # the Transformer step is one XNNPACK partition in the float32 and int8
+        # recipes (float16 adds a small one for its fp16 embedding lookups;
+        # XNNPACK has no int16x8 matmuls)
+        if family != "lstm" and recipe in ("float32", "dynamic_int8", "int8"):
+            assert data["xnnpack"][name]["partitions"] == 1, data["xnnpack"][name]
     assert data["quantization"]["recipe"] == recipe and data["family"] == variant_family(family)
     assert data["model_sha256"] == sha256_file(os.path.join(artifact, "model.tflite"))
     parity = data["parity"]

@@ -49,19 +49,29 @@ def test_keras_save_load_round_trip(tmp_path, tie_embeddings):
 
 @pytest.mark.parametrize("tie_embeddings", [False, True])
 def test_step_decoding_with_kv_cache_matches_teacher_forcing(tie_embeddings):
+    """The device-shaped `decode_step` (new K/V rows only, appended by the
+    caller) gives the teacher-forced logits at every position, whatever the
+    cache length it attends over."""
+    from ondevice.decoder_state import ArrayDecoderState
+    from zoo.keras_step_model import KerasStepModel
+
     model = small_model(tie_embeddings)
     full = model({"encoder_inputs": SOURCE, "decoder_inputs": TARGET}).numpy()
-    state = model.encode(SOURCE)
     specs = {t.name: t for t in model.decoder_tensor_specs()}
-    assert set(state) == set(specs)
-    for name, value in state.items():
+    encoded = model.encode(SOURCE)
+    assert set(encoded) == {n for n, t in specs.items() if t.update == "replace"}
+    assert {t.update for t in specs.values() if t.role == "state"} == {"append"}
+    for name, value in encoded.items():
         assert len(value.shape) == len(specs[name].shape)
-    for step in range(TARGET.shape[1]):
-        out = model.decode_step(TARGET[:, step], step, **state)
-        logits = out.pop("logits").numpy()
-        assert set(out) == {n for n, t in specs.items() if t.role == "state"}
-        state.update(out)
-        np.testing.assert_allclose(logits, full[:, step], atol=1e-4)
+    for capacity in (TARGET.shape[1], 16):
+        state = ArrayDecoderState(KerasStepModel(model), SOURCE, capacity)
+        for step in range(TARGET.shape[1]):
+            logits = state.step(TARGET[:, step])
+            np.testing.assert_allclose(logits, full[:, step], atol=1e-4)
+    out = model.decode_step(TARGET[:, 0], 0, **state.tensors)
+    for name, spec in specs.items():
+        if spec.role == "state":
+            assert out[name].shape[spec.time_axis] == 1  # only the new row
 
 
 def test_tiny_fit_learns(tiny_run):

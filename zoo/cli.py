@@ -222,6 +222,14 @@ def build_parser():
     p.add_argument("text", nargs="*", help="sentences; without any, one sentence per line from stdin")
     p.add_argument("--beam", type=int, default=1, help="beam size (1 = greedy)")
     p.add_argument("--length-penalty", type=float, default=1.0)
+    p.add_argument(
+        "--beam-stop",
+        choices=("early", "fairseq"),
+        default="early",
+        help="when beam search ends a sentence: once no live hypothesis can beat the best finished one "
+        "(early, default) or once beam-size hypotheses have finished (fairseq)",
+    )
+    p.add_argument("--stream", action="store_true", help="greedy: show each translation as it is decoded")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=32)
     p.set_defaults(func=_translate)

@@ -153,7 +153,11 @@ def decoding_signatures(model, init_signature="encode", init_inputs=None):
     """
     decoder_tensors = model.decoder_tensor_specs()
     if init_inputs is None:
-        init_inputs = (TensorSpec("source_ids", (None, None), "int32", "source_tokens"),)
+        # A model whose encoder runs a fixed number of positions (the LSTM's
+        # unrolled encoder) declares it: the runtime then pads every source
+        # to it and the device never re-plans the encoder for a new length.
+        length = getattr(model, "fixed_source_length", None)
+        init_inputs = (TensorSpec("source_ids", (None, length), "int32", "source_tokens"),)
     made_by_init = tuple(_as_spec(t) for t in decoder_tensors if t.time_axis is None)
     signatures = [Signature(init_signature, init_signature, tuple(init_inputs), made_by_init)]
     has_cache = any(t.time_axis is not None for t in decoder_tensors)

@@ -6,19 +6,26 @@ Uses the Python runtime (`ondevice/`) on a real converted model:
   Tatoeba validation split plus hand-written edge cases: accents, umlauts, punctuation,
   quotes, digits, CJK, emoji, control/format characters, NUL, over-long words) with the
   Python detokenization of those ids, and `detokenize_words` of each sentence's words.
-- `decode_*.json`: complete `Translator.translate` runs (greedy and beam search), recorded as
-  every `encode` and `decode_step` call the Python search made: the tokens and step fed, where
-  each memory/state row came from (beam reordering), and the logits returned. The Kotlin tests
-  replay them through the Kotlin search, which must make exactly the same calls and produce the
-  same tokens and text.
-- `decode_synthetic.json`: a beam decode of a small random numpy step model (state with batch
-  axis 1), chosen so that it depends on every rule in `MUTATIONS`.
+- `decode_*.json`: complete `Translator.translate` runs (greedy, and beam search with both stop
+  rules), recorded as every call the Python search made to its decoding state
+  (`ondevice.decoder_state`): the tokens and step of each `step`, where each memory/state row
+  came from (beam reordering, finished sentences leaving the batch), and the logits returned.
+  The Kotlin tests replay them through the Kotlin search, which must make exactly the same calls
+  and produce the same tokens and text.
+- `decode_synthetic_early.json`, `decode_synthetic_fairseq.json`: beam decodes of a small random
+  numpy step model (a replace state with batch axis 1, an append state with batch axis 2),
+  chosen so that each depends on every rule in `MUTATIONS` of its stop rule.
 - the artifact's `manifest.json` and vocabularies (not the model).
 
-The recording wraps the real `LiteRTStepModel` in `RecordingStepModel`, which hands the search
-small marker tensors instead of the real memory/state: each marker row names the call (or
-`encode`) and row that produced it, so the beam reordering the search applies is recorded
-exactly, while the real state is gathered the same way and fed to the real model.
+The recording wraps the real `LiteRTStepModel` in `RecordingModel`: its decoding state is the
+real one (`LiteRTDecoderState`, runtime-owned caches, `decode_step` variants), and it tracks
+where every row came from through the `select` calls. The replays (`ReplayStepModel`, here and in
+the Kotlin tests) are step models instead: their decoding state is the array one
+(`ArrayDecoderState`), and they hand it small *marker* tensors whose values name the call (or
+`encode`) and row that produced each row: `(producer + 1) * MARK + row`. An `append` state
+(K/V cache) holds at position `t` the marker of call `t`'s row, and 0 where nothing was written
+yet. Each replayed step checks every marker against the recording, so the reordering and the
+appending the search and the state apply are checked exactly.
 
 Logits are stored compactly, as what the search needs: per row, the `top` highest logits
 (float32, exact) with their ids, and one `fill` value (float32) for every other id, chosen so
@@ -28,7 +35,9 @@ from them. The script checks that (1) the recorded decode equals a plain run of 
 `Translator`, (2) the Python search replayed on the compact rows makes exactly the recorded
 calls and outputs, and (3) for beam search, so does a replay with the rows perturbed by 1e-10:
 no near-tie decides the decode, so float64 rounding differences between numpy and the JVM
-(`exp`, `log`) cannot flip it.
+(`exp`, `log`, `pow`) cannot flip it. It also breaks each search rule in `MUTATIONS` in a copy
+of `ondevice/search.py` and checks that some golden of each decode kind (greedy, beam with
+`stop="early"`, beam with `stop="fairseq"`) then replays differently.
 
 Usage (from the repository root; trains and converts a `tiny` model unless `--artifact`):
 
@@ -47,6 +56,7 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from ondevice.decoder_state import start_decoding  # noqa: E402
 from ondevice.litert_model import LiteRTStepModel  # noqa: E402
 from ondevice.manifest import load_manifest  # noqa: E402
 from ondevice.tokenizer import WordPieceTokenizer, detokenize_words  # noqa: E402
@@ -55,6 +65,7 @@ from ondevice.translator import Translator  # noqa: E402
 OUT = ROOT / "android_demo/core/src/test/resources/goldens"
 NUM_CORPUS_SENTENCES = 150
 ENCODE = -1  # producer id of rows made by `encode`
+MARK = 1000  # marker = (producer + 1) * MARK + row; exact in float32 up to ~16000 calls
 
 EDGE_CASES = [
     "",
@@ -87,28 +98,77 @@ EDGE_CASES = [
 ]
 
 DECODES = [
-    # name, sentences, beam size, length penalty, batch size, max steps (None: the manifest's)
+    # name, sentences, beam size, length penalty, batch size, max steps (None: the manifest's),
+    # beam stop rule (None for greedy)
     ("greedy", ["I am hungry.", "Where is the train station?", "Tom is a good boy.",
-                "I don't know what to do.", "It's raining."], 1, 1.0, 3, None),
+                "I don't know what to do.", "It's raining."], 1, 1.0, 3, None, None),
+    ("greedy_stream", ["Where is the train station?"], 1, 1.0, 1, None, None),  # + `translate_stream`
     ("beam4", ["I am hungry.", "Tom is a good boy.", "It's raining.", "Where is the train station?",
-               "She lives in a big house."], 4, 1.0, 3, None),
-    ("beam5_lp06", ["I don't know.", "We have to go home now.", "My father is a doctor."], 5, 0.6, 3, None),
+               "She lives in a big house."], 4, 1.0, 3, None, "early"),
+    ("beam4_fairseq", ["I am hungry.", "Tom is a good boy.", "It's raining.", "Where is the train station?",
+                       "She lives in a big house."], 4, 1.0, 3, None, "fairseq"),
+    ("beam5_lp06", ["I don't know.", "We have to go home now.", "My father is a doctor."], 5, 0.6, 3, None, "early"),
     ("beam3_max_steps", ["I am hungry.", "I don't know what to do.", "The children are playing in the garden."],
-     3, 1.0, 3, 6),
+     3, 1.0, 3, 6, "early"),
+    ("beam3_max_steps_fairseq", ["I am hungry.", "I don't know what to do.",
+                                 "The children are playing in the garden."], 3, 1.0, 3, 6, "fairseq"),
 ]
-
+STOP_RULES = ("early", "fairseq")
 
 GREEDY_TOP = 4
 
-# Rules of `ondevice.search.beam_search` the beam goldens must pin down: a search without the
-# rule must decode some golden differently. The tiny real model never ranks the end token
-# between beam_size and 2 * beam_size, so `decode_synthetic.json` (a small random numpy step
-# model, see `SyntheticStepModel`) is required to pin down all of them.
+# Rules of `ondevice/search.py` the goldens must pin down: a search with the rule broken must
+# replay some golden of each kind it applies to ("greedy", or the beam stop rule) differently.
+# name: (function, text, broken text, kinds). The tiny real model does not trigger every beam
+# rule (e.g. an end token ranked between beam_size and 2 * beam_size), so each
+# `decode_synthetic_STOP.json` (a small random numpy step model, see `SyntheticStepModel`) is
+# required to pin down all the rules of its stop rule.
+BEAM = ("early", "fairseq")
 MUTATIONS = {
-    "only the top beam_size candidates may finish": ("if rank < k:", "if True:"),
-    "length penalty": ("return score / (length**length_penalty) if length_penalty else score", "return score"),
-    "live beams count at max steps": ("if not done[b]:", "if False:"),
+    # Only a rule for stop="fairseq", which counts finished hypotheses: an end token ranked past
+    # beam_size is only reached when one ranked above it finished in the same step, with the same
+    # length and a higher score, so the "early" rule (best finished score only) cannot tell.
+    "only the top beam_size candidates may finish": ("_beam_search", "if rank < k:", "if True:", ("fairseq",)),
+    "length penalty": (
+        "_beam_search",
+        "return score / (length**length_penalty) if length_penalty else score",
+        "return score",
+        BEAM,
+    ),
+    "live beams count at max steps": ("_beam_search", "if b in remaining:", "if False:", BEAM),
+    "sentences that are done leave the batch": (
+        "_beam_search",
+        "keep = np.flatnonzero(~done)",
+        "keep = np.arange(len(done))",
+        BEAM,
+    ),
+    "early stop: done once no live hypothesis can beat the best finished": (
+        "_beam_search",
+        "done[a] = best >= reachable.max()",
+        "done[a] = False",
+        ("early",),
+    ),
+    "early stop: live scores normalized at the next length": (
+        "_beam_search",
+        "normalize(new_scores[a, :alive], step + 2)",
+        "normalize(new_scores[a, :alive], step + 1)",
+        ("early",),
+    ),
+    "fairseq stop: done with beam_size finished hypotheses": (
+        "_beam_search",
+        "done[a] = len(finished[b]) >= k",
+        "done[a] = len(finished[b]) >= k + 1",
+        ("fairseq",),
+    ),
+    "greedy: finished sentences leave the batch": ("generate_tokens", "if not going.all():", "if False:", ("greedy",)),
 }
+# The functions of `ondevice.search` a mutated copy re-defines (they call each other).
+SEARCH_FUNCTIONS = ("generate_tokens", "greedy_search", "_collect", "_beam_search", "beam_search")
+
+
+def marker(producer, rows):
+    """The marker values of `rows` made by `producer` (a call index or `ENCODE`)."""
+    return (producer + 1) * MARK + np.asarray(rows, np.int64)
 
 
 def compact_rows(logits, top):
@@ -136,11 +196,11 @@ def expand_rows(compact, vocabulary_size):
     return rows
 
 
-class RecordingStepModel:
-    """A step model that records every call made to `model` (see module docstring).
+class RecordingModel:
+    """Decodes with `model`'s own decoding state and records every call made to it.
 
     Args:
-        model: the real step model (`LiteRTStepModel`).
+        model: the real model (`LiteRTStepModel`) or a step model.
     """
 
     def __init__(self, model):
@@ -149,52 +209,79 @@ class RecordingStepModel:
         self.segments = []
         self.logits = []
 
-    def _markers(self, producer, real):
-        out = {}
-        for t in self.decoder_tensors:
-            if t.name not in real:
-                continue
-            n = real[t.name].shape[t.batch_axis]
-            shape = [1] * real[t.name].ndim
-            shape[t.batch_axis] = n
-            out[t.name] = (np.arange(n, dtype=np.int64) + (producer + 1) * 1_000_000).reshape(shape)
-        return out
+    def start(self, source_ids, max_steps):
+        source_ids = np.asarray(source_ids)
+        self.segments.append({"source_ids": source_ids.tolist(), "calls": []})
+        return RecordingState(self, start_decoding(self.model, source_ids, max_steps), source_ids.shape[0])
 
-    def encode(self, source_ids):
-        real = self.model.encode(source_ids)
-        self._store = {ENCODE: real}
-        self.segments.append({"source_ids": np.asarray(source_ids).tolist(), "calls": []})
-        return {**real, **self._markers(ENCODE, real)}
 
-    def decode_step(self, token, step, tensors):
-        calls = self.segments[-1]["calls"]
-        feeds, origins = {}, {}
-        for t in self.decoder_tensors:
-            codes = np.moveaxis(np.asarray(tensors[t.name]), t.batch_axis, 0).reshape(-1)
-            producers = set((codes // 1_000_000 - 1).tolist())
-            if len(producers) != 1:
-                raise AssertionError(f"{t.name}: rows from several calls {sorted(producers)}")
-            producer = producers.pop()
-            rows = (codes % 1_000_000).astype(np.int64)
-            feeds[t.name] = np.take(self._store[producer][t.name], rows, axis=t.batch_axis)
-            origins[t.name] = {"from": int(producer), "rows": rows.tolist()}
-        result = self.model.decode_step(token, step, feeds)
-        index = len(calls)
-        calls.append({"step": int(step), "token": np.asarray(token).tolist(), "inputs": origins})
-        self._store[index] = result
-        logits = np.asarray(result["logits"], dtype=np.float32)
-        self.logits.append(logits)
-        out = {"logits": logits}
-        for t in self.decoder_tensors:
-            if t.role == "state" and t.name in result:
-                out[t.name] = self._markers(index, result)[t.name]
-        return out
+class RecordingState:
+    """A decoding state that forwards to the real one and tracks where every row came from:
+    memory rows (from `encode`), the producer and rows of the replace states, and per position
+    of the append states the rows of the call that wrote it."""
+
+    def __init__(self, recorder, real, batch):
+        self.recorder = recorder
+        self.real = real
+        self.calls = recorder.segments[-1]["calls"]
+        kinds = {_kind(t) for t in recorder.decoder_tensors}
+        self.memory = np.arange(batch) if "memory" in kinds else None
+        self.replace = (ENCODE, np.arange(batch)) if "replace" in kinds else None
+        self.append = [] if "append" in kinds else None
+
+    @property
+    def length(self):
+        return self.real.length
+
+    def step(self, token):
+        if len(token) >= MARK:
+            raise SystemExit(f"{len(token)} rows: raise MARK")
+        inputs = {}
+        if self.memory is not None:
+            inputs["memory"] = self.memory.tolist()
+        if self.replace is not None:
+            inputs["replace"] = {"from": int(self.replace[0]), "rows": self.replace[1].tolist()}
+        if self.append is not None:
+            inputs["append"] = [rows.tolist() for rows in self.append]
+        step = self.real.length
+        logits = self.real.step(token)
+        index = len(self.calls)
+        self.calls.append({"step": int(step), "token": np.asarray(token).tolist(), "inputs": inputs})
+        self.recorder.logits.append(np.asarray(logits, np.float32))
+        n = len(token)
+        if self.replace is not None:
+            self.replace = (index, np.arange(n))
+        if self.append is not None:
+            self.append.append(np.arange(n))
+        return logits
+
+    def select(self, rows, memory_rows=None):
+        self.real.select(rows, memory_rows)
+        rows = np.asarray(rows, np.int64)
+        memory_rows = rows if memory_rows is None else np.asarray(memory_rows, np.int64)
+        if self.memory is not None:
+            self.memory = self.memory[memory_rows]
+        if self.replace is not None:
+            self.replace = (self.replace[0], self.replace[1][rows])
+        if self.append is not None:
+            self.append = [r[rows] for r in self.append]
+
+    def close(self):
+        self.real.close()
+
+
+def _kind(tensor):
+    """`memory`, `replace` or `append`."""
+    if tensor.role == "memory":
+        return "memory"
+    return "append" if getattr(tensor, "time_axis", None) is not None else "replace"
 
 
 class ReplayStepModel:
     """Replays a recorded decode, checking each call; optional noise on the logits.
 
-    The Python twin of the Kotlin tests' replay model, used to check a golden before writing it.
+    The Python twin of the Kotlin tests' replay model, used to check a golden before writing it:
+    a step model (decoded through `ArrayDecoderState`) whose memory and state are markers.
     """
 
     def __init__(self, golden, decoder_tensors, noise=0.0, seed=0):
@@ -212,13 +299,14 @@ class ReplayStepModel:
         self.segment = -1
         self.row = 0
 
-    def _markers(self, producer, n_rows, like):
+    def _markers(self, producer, n_rows, kinds):
         out = {}
         for t in self.decoder_tensors:
-            if t.role == "state" or producer == ENCODE:
+            if _kind(t) in kinds:
                 shape = [1] * len(t.shape)
                 shape[t.batch_axis] = n_rows
-                out[t.name] = (np.arange(n_rows, dtype=np.int64) + (producer + 1) * 1_000_000).reshape(shape)
+                dtype = np.float32 if _kind(t) == "append" else np.int64
+                out[t.name] = marker(producer, np.arange(n_rows)).astype(dtype).reshape(shape)
         return out
 
     def encode(self, source_ids):
@@ -226,22 +314,37 @@ class ReplayStepModel:
         self.call = 0
         seg = self.golden["segments"][self.segment]
         assert np.asarray(source_ids).tolist() == seg["source_ids"], "encode input differs"
-        return self._markers(ENCODE, len(seg["source_ids"]), None)
+        return self._markers(ENCODE, len(seg["source_ids"]), ("memory", "replace"))
 
     def decode_step(self, token, step, tensors):
         recorded = self.golden["segments"][self.segment]["calls"][self.call]
-        assert int(step) == recorded["step"], f"step {step} != {recorded['step']}"
-        assert np.asarray(token).tolist() == recorded["token"], f"tokens differ at call {self.call}"
-        for t in self.decoder_tensors:
-            codes = np.moveaxis(np.asarray(tensors[t.name]), t.batch_axis, 0).reshape(-1)
-            origin = {"from": int(codes[0] // 1_000_000 - 1), "rows": (codes % 1_000_000).tolist()}
-            assert origin == recorded["inputs"][t.name], f"{t.name} rows differ at call {self.call}"
+        where = f"batch {self.segment}, call {self.call}"
+        assert int(step) == recorded["step"], f"step {step} != {recorded['step']} at {where}"
+        assert np.asarray(token).tolist() == recorded["token"], f"tokens differ at {where}"
         rows = len(recorded["token"])
+        inputs = recorded["inputs"]
+        for t in self.decoder_tensors:
+            kind = _kind(t)
+            value = np.asarray(tensors[t.name])
+            if kind == "append":
+                by_row = np.moveaxis(value, (t.batch_axis, t.time_axis), (0, 1)).reshape(rows, value.shape[t.time_axis], -1)
+                expected = np.zeros(by_row.shape[:2])
+                for position, made in enumerate(inputs["append"]):
+                    expected[:, position] = marker(position, made)
+                ok = (by_row == expected[:, :, None]).all()
+            else:
+                by_row = np.moveaxis(value, t.batch_axis, 0).reshape(rows, -1)
+                if kind == "memory":
+                    expected = marker(ENCODE, inputs["memory"])
+                else:
+                    expected = marker(inputs["replace"]["from"], inputs["replace"]["rows"])
+                ok = (by_row == expected[:, None]).all()
+            assert ok, f"{t.name} ({kind}) rows differ at {where}"
         logits = self.logits[self.row : self.row + rows].astype(np.float64)
         self.row += rows
         if self.noise:
             logits = logits + self.rng.uniform(-self.noise, self.noise, logits.shape)
-        out = {"logits": logits, **self._markers(self.call, rows, None)}
+        out = {"logits": logits, **self._markers(self.call, rows, ("replace", "append"))}
         self.call += 1
         return out
 
@@ -288,22 +391,25 @@ def token_goldens(manifest):
     return out
 
 
-def record_decode(manifest, name, sentences, beam_size, length_penalty, batch_size, max_steps):
+def record_decode(manifest, name, sentences, beam_size, length_penalty, batch_size, max_steps, stop):
     special = manifest.special_tokens
     source = WordPieceTokenizer.from_file(manifest.path("source_vocabulary"))
     target = WordPieceTokenizer.from_file(manifest.path("target_vocabulary"))
     real = LiteRTStepModel(manifest, num_threads=1)
-    recorder = RecordingStepModel(real)
+    recorder = RecordingModel(real)
+    kind = stop or "greedy"
 
     def translator(model):
         return Translator(
             model, source, target, special, manifest.max_source_length, manifest.max_target_length, batch_size
         )
 
+    def decode(model, penalty=length_penalty):
+        return translator(model).translate_ids(ids, beam_size, max_steps, penalty, beam_stop=stop or "early")
+
     ids = [translator(recorder).encode_text(s) for s in sentences]
-    outputs = translator(recorder).translate_ids(ids, beam_size, max_steps, length_penalty)
-    plain = translator(real).translate_ids(ids, beam_size, max_steps, length_penalty)
-    if outputs != plain:
+    outputs = decode(recorder)
+    if outputs != decode(real):
         raise SystemExit(f"{name}: the recorded decode differs from a plain run of the Python runtime")
     top = 2 * beam_size if beam_size > 1 else GREEDY_TOP
     rows = iter(recorder.logits)
@@ -315,6 +421,7 @@ def record_decode(manifest, name, sentences, beam_size, length_penalty, batch_si
         "sentences": sentences,
         "beam_size": beam_size,
         "length_penalty": length_penalty,
+        "beam_stop": stop,
         "batch_size": batch_size,
         "max_steps": max_steps,
         "output_ids": outputs,
@@ -322,95 +429,111 @@ def record_decode(manifest, name, sentences, beam_size, length_penalty, batch_si
         "vocabulary_size": int(recorder.logits[0].shape[1]),
         "segments": recorder.segments,
     }
+    if beam_size == 1 and len(sentences) == 1:
+        # The partial translations `translate_stream` yields; its decode is the recorded one.
+        golden["stream"] = list(translator(real).translate_stream(sentences[0], max_steps))
+        replayed = list(translator(ReplayStepModel(golden, manifest.decoder_tensors())).translate_stream(sentences[0], max_steps))
+        if golden["stream"] != replayed or golden["stream"][-1:] != golden["translations"]:
+            raise SystemExit(f"{name}: translate_stream {golden['stream']} does not replay or end with the translation")
     for seed, noise in [(0, 0.0)] + ([(1, 1e-10), (2, 1e-10), (3, 1e-10)] if beam_size > 1 else []):
-        replay = ReplayStepModel(golden, real.decoder_tensors, noise=noise, seed=seed)
+        replay = ReplayStepModel(golden, manifest.decoder_tensors(), noise=noise, seed=seed)
         try:
-            again = translator(replay).translate_ids(ids, beam_size, max_steps, length_penalty)
+            again = decode(replay)
         except AssertionError as e:
             raise SystemExit(f"{name}: replay with noise {noise} differs ({e}); pick other sentences") from None
         if again != outputs or not replay.finished():
             raise SystemExit(f"{name}: replay with noise {noise} differs; pick other sentences")
-    other_penalty = 0.0 if length_penalty else 1.0
-    changed = sum(
-        a != b for a, b in zip(outputs, translator(real).translate_ids(ids, beam_size, max_steps, other_penalty))
-    )
     line = describe(golden, manifest)
-    covered = []
     if beam_size > 1:
+        other_penalty = 0.0 if length_penalty else 1.0
+        changed = sum(a != b for a, b in zip(outputs, decode(real, other_penalty)))
         line += f"; with length penalty {other_penalty} instead, {changed} sentence(s) decode differently"
-        covered = covered_rules(
-            golden,
-            manifest.decoder_tensors(),
-            lambda replay, _: translator(replay).translate_ids(ids, beam_size, max_steps, length_penalty),
-        )
-        line += f"; pins down: {covered}"
+    covered = covered_rules(golden, manifest.decoder_tensors(), kind, lambda replay, search: _translate_with(search, lambda: decode(replay)))
+    line += f"; pins down: {covered}"
     return golden, line, covered
 
 
-def mutated_beam_search(rule):
-    """`ondevice.search.beam_search` with one rule (a `MUTATIONS` key) broken."""
+def _translate_with(search, run):
+    """`run()` with `ondevice.translator` calling the searches of the namespace `search`."""
+    import ondevice.translator
+
+    saved = ondevice.translator.greedy_search, ondevice.translator.beam_search
+    ondevice.translator.greedy_search, ondevice.translator.beam_search = search["greedy_search"], search["beam_search"]
+    try:
+        return run()
+    finally:
+        ondevice.translator.greedy_search, ondevice.translator.beam_search = saved
+
+
+def mutated_search(rule):
+    """The functions of `ondevice.search` (a namespace) with one rule (a `MUTATIONS` key) broken."""
     import inspect
 
     from ondevice import search
 
-    old, new = MUTATIONS[rule]
-    source = inspect.getsource(search.beam_search)
-    if old not in source:
-        raise SystemExit(f"make_goldens.py is out of date with ondevice/search.py: no {old!r}")
+    function, old, new, _ = MUTATIONS[rule]
+    source = inspect.getsource(getattr(search, function))
+    if source.count(old) != 1:
+        raise SystemExit(f"make_goldens.py is out of date with ondevice/search.py: {old!r} is not once in {function}")
     namespace = dict(vars(search))
-    exec(source.replace(old, new), namespace)
-    return namespace["beam_search"]
+    for name in SEARCH_FUNCTIONS:
+        code = inspect.getsource(getattr(search, name))
+        exec(code.replace(old, new) if name == function else code, namespace)
+    return namespace
 
 
-def covered_rules(golden, decoder_tensors, decode):
-    """The `MUTATIONS` whose breaking changes a beam decode's calls or outputs.
+def covered_rules(golden, decoder_tensors, kind, decode):
+    """The `MUTATIONS` of decode kind `kind` whose breaking changes a decode's calls or outputs.
 
     Args:
         golden: the recorded decode.
         decoder_tensors: the step model's `decoder_tensors`.
-        decode: `decode(model)` runs the decode over a step model, returns the output ids.
+        kind: `greedy`, `early` or `fairseq`.
+        decode: `decode(model, search)` runs the decode over a step model with the search
+            functions of the namespace `search`; returns the output ids.
     """
-    import ondevice.translator
-
     covered = []
-    original = ondevice.translator.beam_search
-    for rule in MUTATIONS:
+    for rule, (_, _, _, kinds) in MUTATIONS.items():
+        if kind not in kinds:
+            continue
         replay = ReplayStepModel(golden, decoder_tensors)
-        ondevice.translator.beam_search = mutated_beam_search(rule)
         try:
-            again = decode(replay, ondevice.translator.beam_search)
+            again = decode(replay, mutated_search(rule))
             if again != golden["output_ids"] or not replay.finished():
                 covered.append(rule)
-        except (AssertionError, IndexError):
+        except (AssertionError, IndexError, ValueError):
             covered.append(rule)
-        finally:
-            ondevice.translator.beam_search = original
     return covered
 
 
 class SyntheticStepModel:
-    """A small random recurrent step model in numpy, for the decode no real model produced.
+    """A small random recurrent step model in numpy, for the decodes no real model produced.
 
-    Memory `(batch, dim)` has batch axis 0; state `(2, batch, dim)` has batch axis 1, so the
-    replay also checks reordering along an axis other than 0. `end_bias` makes the end token
-    likely enough to appear among every rank of the candidates.
+    Memory `(batch, dim)` has batch axis 0; the replace state `(2, batch, dim)` batch axis 1;
+    the append state `(dim, time, batch)` batch axis 2 and time axis 1 (every step attends to
+    the mean of its rows so far), so the replay also checks reordering and appending along other
+    axes than the Transformer's. `end_bias` makes the end token likely enough to appear among
+    every rank of the candidates.
     """
 
     class Tensor:
-        def __init__(self, name, role, batch_axis, shape):
-            self.name, self.role, self.batch_axis, self.shape = name, role, batch_axis, shape
+        def __init__(self, name, role, batch_axis, shape, time_axis=None):
+            self.name, self.role, self.batch_axis, self.shape, self.time_axis = name, role, batch_axis, shape, time_axis
+            self.dtype = "float32"
 
-    def __init__(self, seed, vocabulary_size=16, dim=4, end_id=3, end_bias=1.5):
+    def __init__(self, seed, vocabulary_size=16, dim=4, end_id=3, end_bias=1.5, max_steps=7):
         rng = np.random.default_rng(seed)
         self.source_embedding = rng.normal(size=(vocabulary_size, dim))
         self.embedding = rng.normal(size=(vocabulary_size, dim))
         self.recurrent = rng.normal(size=(dim, dim)) * 0.8
+        self.attend = rng.normal(size=(dim, dim)) * 0.5
         self.output = rng.normal(size=(dim, vocabulary_size)) * 2.0
         self.bias = np.zeros(vocabulary_size)
         self.bias[end_id] = end_bias
         self.decoder_tensors = [
             self.Tensor("memory", "memory", 0, [-1, dim]),
             self.Tensor("state", "state", 1, [2, -1, dim]),
+            self.Tensor("cache", "state", 2, [dim, max_steps, -1], time_axis=1),
         ]
 
     def encode(self, source_ids):
@@ -419,53 +542,63 @@ class SyntheticStepModel:
         return {"memory": memory, "state": state}
 
     def decode_step(self, token, step, tensors):
-        state, memory = tensors["state"], tensors["memory"]
-        hidden = np.tanh(state[0] @ self.recurrent + self.embedding[np.asarray(token)] + memory + 0.1 * step)
+        state, memory, cache = tensors["state"], tensors["memory"], tensors["cache"]
+        seen = cache[:, :step, :].mean(axis=1).T if step else np.zeros_like(memory)  # (batch, dim)
+        hidden = np.tanh(
+            state[0] @ self.recurrent + self.embedding[np.asarray(token)] + memory + seen @ self.attend + 0.1 * step
+        )
         logits = (hidden @ self.output + self.bias).astype(np.float32)  # (batch, vocab)
-        return {"logits": logits, "state": np.stack([hidden, state[0]]).astype(np.float32)}
+        return {
+            "logits": logits,
+            "state": np.stack([hidden, state[0]]).astype(np.float32),
+            "cache": hidden.T[:, None, :].astype(np.float32),  # (dim, 1, batch): this position's row
+        }
 
 
 SYNTHETIC_SOURCE = [[5, 6, 7, 8, 9], [10, 11, 0, 0, 0], [12, 13, 14, 15, 0]]
 
 
-def record_synthetic(seed, beam_size=3, length_penalty=1.0, max_steps=7):
-    """A beam decode of `SyntheticStepModel(seed)`, with the rules it pins down."""
+def record_synthetic(seed, stop, beam_size=3, length_penalty=1.0, max_steps=7):
+    """A beam decode of `SyntheticStepModel(seed)` with `stop`, and the rules it pins down."""
     from ondevice.search import beam_search
 
-    model = SyntheticStepModel(seed)
+    model = SyntheticStepModel(seed, max_steps=max_steps)
     source = np.asarray(SYNTHETIC_SOURCE, np.int32)
-    recorder = RecordingStepModel(model)
-    outputs = beam_search(recorder, source, 2, 3, max_steps, beam_size, length_penalty)
-    if outputs != beam_search(model, source, 2, 3, max_steps, beam_size, length_penalty):
+    recorder = RecordingModel(model)
+    args = (2, 3, max_steps, beam_size, length_penalty)
+    outputs = beam_search(recorder, source, *args, stop=stop)
+    if outputs != beam_search(model, source, *args, stop=stop):
         raise SystemExit("synthetic: the recorded decode differs from a plain run")
     for segment in recorder.segments:
         for call, logits in zip(segment["calls"], recorder.logits):
             call["logits"] = compact_rows(logits, logits.shape[1])
     golden = {
-        "name": "synthetic",
+        "name": f"synthetic_{stop}",
         "seed": seed,
         "start_id": 2,
         "end_id": 3,
         "beam_size": beam_size,
         "length_penalty": length_penalty,
+        "beam_stop": stop,
         "max_steps": max_steps,
         "output_ids": outputs,
         "vocabulary_size": int(recorder.logits[0].shape[1]),
         "decoder_tensors": [
             {"name": t.name, "role": t.role, "batch_axis": t.batch_axis, "shape": t.shape}
+            | ({"time_axis": t.time_axis} if t.time_axis is not None else {})
             for t in model.decoder_tensors
         ],
         "segments": recorder.segments,
     }
 
     def decode(replay, search):
-        return search(replay, source, 2, 3, max_steps, beam_size, length_penalty)
+        return search["beam_search"](replay, source, *args, stop=stop)
 
     for noise_seed in range(3):
         replay = ReplayStepModel(golden, model.decoder_tensors, noise=1e-10, seed=noise_seed)
-        if decode(replay, beam_search) != outputs or not replay.finished():
+        if beam_search(replay, source, *args, stop=stop) != outputs or not replay.finished():
             return golden, []
-    return golden, covered_rules(golden, model.decoder_tensors, decode)
+    return golden, covered_rules(golden, model.decoder_tensors, stop, decode)
 
 
 def describe(golden, manifest):
@@ -498,23 +631,27 @@ def main():
         tokens = token_goldens(manifest)
         (out / "tokens.json").write_text(json.dumps(tokens, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
         print(f"tokens.json: {len(tokens['source'])} source + {len(tokens['target'])} target texts")
-        covered = set()
-        for name, sentences, beam, penalty, batch, max_steps in DECODES:
-            golden, line, rules = record_decode(manifest, name, sentences, beam, penalty, batch, max_steps)
-            covered.update(rules)
+        covered = {kind: set() for kind in ("greedy", *STOP_RULES)}
+        for name, sentences, beam, penalty, batch, max_steps, stop in DECODES:
+            golden, line, rules = record_decode(manifest, name, sentences, beam, penalty, batch, max_steps, stop)
+            covered[stop or "greedy"].update(rules)
             text = json.dumps(golden, ensure_ascii=False, separators=(",", ":"))
             (out / f"decode_{name}.json").write_text(text, encoding="utf-8")
             print(line)
-        missing = sorted(set(MUTATIONS) - covered)
-        print(f"beam rules no real-model golden depends on (the synthetic one must): {missing}")
-        for seed in range(100):  # the first small random model whose decode pins down every rule
-            golden, rules = record_synthetic(seed)
-            if set(rules) == set(MUTATIONS):
-                break
-        else:
-            raise SystemExit("no synthetic seed pins down every beam search rule")
-        (out / "decode_synthetic.json").write_text(json.dumps(golden, separators=(",", ":")), encoding="utf-8")
-        print(f"synthetic (seed {seed}): {golden['output_ids']}; pins down: {rules}")
+        greedy_rules = {rule for rule, spec in MUTATIONS.items() if "greedy" in spec[3]}
+        if greedy_rules - covered["greedy"]:
+            raise SystemExit(f"no greedy golden pins down {sorted(greedy_rules - covered['greedy'])}; pick other sentences")
+        for stop in STOP_RULES:
+            rules = {rule for rule, spec in MUTATIONS.items() if stop in spec[3]}
+            print(f"{stop}: beam rules no real-model golden depends on (the synthetic one must): {sorted(rules - covered[stop])}")
+            for seed in range(200):  # the first small random model whose decode pins down every rule
+                golden, pinned = record_synthetic(seed, stop)
+                if set(pinned) == rules:
+                    break
+            else:
+                raise SystemExit(f"no synthetic seed pins down every beam search rule of stop={stop!r}")
+            (out / f"decode_synthetic_{stop}.json").write_text(json.dumps(golden, separators=(",", ":")), encoding="utf-8")
+            print(f"synthetic {stop} (seed {seed}): {golden['output_ids']}; pins down: {pinned}")
     total = sum(f.stat().st_size for f in out.iterdir())
     print(f"wrote {out} ({total / 1024:.0f} KiB)")
 

@@ -229,6 +229,11 @@ class LSTMTranslator(keras.Model):
 
     # Inference graphs ------------------------------------------------------
 
+    @property
+    def fixed_source_length(self):
+        """The device encoder always runs `max_source_length` positions."""
+        return self.max_source_length
+
     def decoder_tensor_specs(self):
         """The tensors `encode` hands to `decode_step` (see `zoo.step_model`)."""
         source = self.max_source_length

@@ -13,15 +13,27 @@ import java.security.MessageDigest
  *   `dtype`, `shape` (-1 = dynamic), `role` and, where the tensor has one, `batch_axis`. Roles:
  *   `source_tokens` (encode input), `token` and `step` (decode_step inputs), `logits`
  *   (decode_step output), `memory` (made by encode, read by every step, never changes) and
- *   `state` (made by encode, replaced by each step's output of the same name).
+ *   `state` (carried from step to step).
+ * - A `state` input of `decode_step` says how the step's output of the same name updates it
+ *   (format version 2): `update: "replace"` (the output is the next value, e.g. LSTM h/c) or
+ *   `update: "append"` with a `time_axis` (a K/V cache: the output is this position's row,
+ *   written at index `step` along that axis; the runtime owns the buffer and `encode` does not
+ *   make it).
+ * - `decode_signatures`: the `decode_step` variants, shortest cache first (e.g.
+ *   `decode_step_16`, `decode_step_32`, `decode_step`); all have the same tensors, their append
+ *   states differ only in length along the time axis. A runtime decodes step `t` with the first
+ *   variant whose cache holds `t + 1` positions.
  * - `special_tokens` (`pad`, `unk`, `start`, `end` ids), `max_source_length`,
  *   `max_target_length`.
  * - `tokenizer`: kind and vocabulary file names.
  * - `quantization`, `model_file`, `model_sha256`, `parity`, `format_version`.
  */
 
-const val FORMAT_VERSION = 1
+const val FORMAT_VERSION = 2
 const val MANIFEST_FILE = "manifest.json"
+
+/** Upper bound on lengths a manifest may claim, checked before anything is allocated. */
+const val MAX_LENGTH = 4096
 
 /** Allowed roles per signature and side. */
 val SIGNATURE_ROLES: Map<String, Map<String, Set<String>>> = linkedMapOf(
@@ -32,14 +44,28 @@ val SIGNATURE_ROLES: Map<String, Map<String, Set<String>>> = linkedMapOf(
     )
 )
 
-/** One signature tensor as the manifest describes it. */
+/**
+ * One signature tensor as the manifest describes it.
+ *
+ * @property timeAxis for an `append` state (a K/V cache): the axis along which each step's
+ *     output row is written at index `step`; null for every other tensor.
+ */
 data class TensorInfo(
     val name: String,
     val dtype: String,
     val shape: List<Int>,
     val role: String,
-    val batchAxis: Int? = null
+    val batchAxis: Int? = null,
+    val timeAxis: Int? = null
 ) {
+    /** `append` (written at index `step` along [timeAxis]) or `replace`. */
+    val update: String
+        get() = if (timeAxis != null) "append" else "replace"
+
+    /** A `state` tensor that a step appends to (a K/V cache). */
+    val isAppend: Boolean
+        get() = role == "state" && timeAxis != null
+
     companion object {
         fun fromDict(d: Map<String, Any?>): TensorInfo = TensorInfo(
             d["name"] as? String ?: throw ArtifactError("manifest.json: a tensor has no 'name'"),
@@ -47,7 +73,8 @@ data class TensorInfo(
             (d["shape"] as? List<*> ?: throw ArtifactError("manifest.json: tensor ${pyRepr(d["name"])} has no 'shape'"))
                 .map { asInt(it, "shape of ${pyRepr(d["name"])}") },
             d["role"] as? String ?: throw ArtifactError("manifest.json: tensor ${pyRepr(d["name"])} has no 'role'"),
-            d["batch_axis"]?.let { asInt(it, "batch_axis of ${pyRepr(d["name"])}") }
+            d["batch_axis"]?.let { asInt(it, "batch_axis of ${pyRepr(d["name"])}") },
+            d["time_axis"]?.let { asInt(it, "time_axis of ${pyRepr(d["name"])}") }
         )
     }
 }
@@ -90,6 +117,10 @@ class Manifest(val data: Map<String, Any?>, val directory: String) {
     fun decoderTensors(): List<TensorInfo> =
         tensors("decode_step", "inputs").filter { it.role == "memory" || it.role == "state" }
 
+    /** The `decode_step` variants, shortest cache first (`decode_step` last). */
+    val decodeSignatures: List<String>
+        get() = (data["decode_signatures"] as? List<*>)?.map { it as String } ?: listOf("decode_step")
+
     /** Path of a file named in the manifest (`model_file`, a vocabulary, ...). */
     fun path(key: String): String {
         val name = if (key.endsWith("vocabulary")) obj(data["tokenizer"], "tokenizer")[key] else data[key]
@@ -118,25 +149,48 @@ fun sha256File(path: File): String {
 
 /** Check the structure of a manifest object; throw [ArtifactError] if broken. */
 fun validate(data: Map<String, Any?>) {
-    for (key in listOf("format_version", "family", "signatures", "special_tokens", "tokenizer", "model_file")) {
+    try {
+        validateStructure(data)
+    } catch (e: ArtifactError) {
+        throw e
+    } catch (e: RuntimeException) { // a value of the wrong JSON type somewhere
+        throw ArtifactError("manifest.json is malformed (${e.javaClass.simpleName}: ${e.message})")
+    }
+}
+
+private fun validateStructure(data: Map<String, Any?>) {
+    for (key in listOf("format_version", "family", "signatures", "model_file")) {
         if (key !in data) throw ArtifactError("manifest.json has no ${pyRepr(key)}")
     }
-    val version = data["format_version"]
-    if (version !is Number) throw ArtifactError("manifest.json: 'format_version' must be a number")
-    if (version.toDouble() > FORMAT_VERSION) {
+    val version = data["format_version"] as? Long ?: throw ArtifactError("manifest.json: format_version must be an integer")
+    if (version > FORMAT_VERSION) {
+        throw ArtifactError("manifest format $version is newer than this runtime ($FORMAT_VERSION); upgrade it")
+    }
+    if (version < FORMAT_VERSION) {
         throw ArtifactError(
-            "manifest format $version is newer than this runtime ($FORMAT_VERSION); upgrade it"
+            "manifest format $version is from an older converter (this runtime reads $FORMAT_VERSION: " +
+                "runtime-owned caches); reconvert the model with `zoo convert`"
         )
+    }
+    if (data["model_file"] !is String) throw ArtifactError("manifest.json: model_file must be a file name")
+    val task = data["task"] ?: "translation"
+    if (task != "translation") {
+        // The Python runtime also decodes VAEs; this core only translates.
+        throw ArtifactError(
+            "manifest.json: a ${pyRepr(data["family"])} model for task ${pyRepr(task)}; " +
+                "translation needs a 'translation' model"
+        )
+    }
+    for (key in listOf("special_tokens", "tokenizer")) {
+        if (key !in data) throw ArtifactError("manifest.json has no ${pyRepr(key)}")
     }
     val signatures = obj(data["signatures"], "signatures")
     for ((signature, roles) in SIGNATURE_ROLES) {
         if (signature !in signatures) throw ArtifactError("manifest.json describes no ${pyRepr(signature)} signature")
         val sides = obj(signatures[signature], "signatures.$signature")
         for ((side, allowed) in roles) {
-            val tensors = sides[side] ?: continue
-            if (tensors !is List<*>) throw ArtifactError("manifest.json: signatures.$signature.$side must be a list")
-            for (tensor in tensors) {
-                val t = obj(tensor, "signatures.$signature.$side")
+            for (t in tensorObjects(sides, signature, side)) {
+                TensorInfo.fromDict(t)
                 if (t["role"] !in allowed) {
                     throw ArtifactError(
                         "manifest.json: $signature ${side.dropLast(1)} ${pyRepr(t["name"])} has role " +
@@ -146,21 +200,84 @@ fun validate(data: Map<String, Any?>) {
             }
         }
     }
-    val decodeInputs = (obj(signatures["decode_step"], "signatures.decode_step")["inputs"] as? List<*> ?: emptyList<Any?>())
-        .map { obj(it, "signatures.decode_step.inputs") }
+    val special = obj(data["special_tokens"], "special_tokens")
+    for (key in listOf("pad", "unk", "start", "end")) {
+        if (special[key] !is Long) throw ArtifactError("manifest.json: special_tokens.$key must be an integer")
+    }
+    for (key in listOf("max_target_length", "max_source_length")) {
+        val value = data[key]
+        if (value !is Long || value < 1 || value > MAX_LENGTH) {
+            throw ArtifactError("manifest.json: $key must be an integer from 1 to $MAX_LENGTH")
+        }
+    }
+    validateDecodeSignatures(data, signatures)
+    val decodeInputs = tensorObjects(obj(signatures["decode_step"], "signatures.decode_step"), "decode_step", "inputs")
     val roles = decodeInputs.map { it["role"] }
     if (roles.count { it == "token" } != 1 || roles.count { it == "step" } != 1) {
         throw ArtifactError("manifest.json: decode_step needs exactly one 'token' and one 'step' input")
     }
-    val encodeOutputs = (obj(signatures["encode"], "signatures.encode")["outputs"] as? List<*> ?: emptyList<Any?>())
-        .map { obj(it, "signatures.encode.outputs")["name"] }.toSet()
-    val missing = decodeInputs
-        .filter { (it["role"] == "memory" || it["role"] == "state") && it["name"] !in encodeOutputs }
+    val encodeOutputs = tensorObjects(obj(signatures["encode"], "signatures.encode"), "encode", "outputs")
+        .map { it["name"] }.toSet()
+    val carried = decodeInputs.filter { it["role"] == "memory" || it["role"] == "state" }
+    val missing = carried
+        .filter { it["update"] != "append" && it["name"] !in encodeOutputs }
         .map { it["name"].toString() }
         .sorted()
     if (missing.isNotEmpty()) {
         throw ArtifactError("manifest.json: decode_step inputs ${missing.map { pyRepr(it) }} are not produced by encode")
     }
+    val noAxis = carried.filter { it["batch_axis"] !is Long }.map { it["name"].toString() }.sorted()
+    if (noAxis.isNotEmpty()) {
+        throw ArtifactError(
+            "manifest.json: decode_step inputs ${noAxis.map { pyRepr(it) }} have no 'batch_axis' (beam search needs it)"
+        )
+    }
+}
+
+/** The state update rules and the `decode_step` variants agree (`_validate_decode_signatures`). */
+private fun validateDecodeSignatures(data: Map<String, Any?>, signatures: Map<String, Any?>) {
+    val names = data["decode_signatures"] ?: listOf("decode_step")
+    if (names !is List<*> || names.isEmpty() || names.last() != "decode_step") {
+        throw ArtifactError("manifest.json: decode_signatures must be a list of signature names ending with 'decode_step'")
+    }
+    var reference: List<String>? = null
+    for (name in names) {
+        if (name !is String || name !in signatures) {
+            throw ArtifactError("manifest.json: decode signature ${pyRepr(name)} is not described")
+        }
+        val inputs = tensorObjects(obj(signatures[name], "signatures.$name"), name, "inputs")
+        for (t in inputs) {
+            if (t["role"] != "state") continue
+            val update = t["update"]
+            if (update != "replace" && update != "append") {
+                throw ArtifactError("manifest.json: $name state ${pyRepr(t["name"])} needs update 'replace' or 'append'")
+            }
+            if (update == "append") {
+                val axis = t["time_axis"]
+                val shape = t["shape"] as? List<*> ?: emptyList<Any?>()
+                if (axis !is Long || axis < 0 || axis >= shape.size || axis == t["batch_axis"]) {
+                    throw ArtifactError("manifest.json: $name state ${pyRepr(t["name"])} has no valid time_axis")
+                }
+                val length = shape[axis.toInt()]
+                if (length !is Long || length < 1 || length > MAX_LENGTH) {
+                    throw ArtifactError("manifest.json: $name cache ${pyRepr(t["name"])} length must be 1..$MAX_LENGTH")
+                }
+            }
+        }
+        // (name, role, update) of every input, sorted: the variants must agree on them.
+        val described = inputs.map { listOf(it["name"], it["role"], it["update"]).joinToString("\u0000") }.sorted()
+        if (reference != null && described != reference) {
+            throw ArtifactError("manifest.json: $name does not have the same tensors as ${names[0]}")
+        }
+        reference = described
+    }
+}
+
+/** The tensor objects of `signatures.SIGNATURE.SIDE` (none if the side is absent). */
+private fun tensorObjects(sides: Map<String, Any?>, signature: String, side: String): List<Map<String, Any?>> {
+    val tensors = sides[side] ?: return emptyList()
+    if (tensors !is List<*>) throw ArtifactError("manifest.json: signatures.$signature.$side must be a list")
+    return tensors.map { obj(it, "signatures.$signature.$side") }
 }
 
 /**

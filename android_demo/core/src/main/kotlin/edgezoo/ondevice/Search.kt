@@ -4,28 +4,13 @@ package edgezoo.ondevice
  * Greedy and beam search over any encoder-decoder with explicit state (mirrors
  * `ondevice/search.py`).
  *
- * A [StepModel] has `encode(sourceIds) -> tensors`, `decodeStep(token, step, tensors)` (returning
- * `"logits"` and the next state) and `decoderTensors`: the manifest's memory and state tensors
- * with their batch axis. The app's LiteRT model is one; the golden tests replay the Python
- * runtime's recorded steps through another, so both sides run the same algorithm and are
- * compared call for call.
+ * The searches drive a [DecoderState] ([Decoder.start]): `state.step(token)` once per position,
+ * `state.select(rows)` to reorder beams and to drop sentences that are finished, so a finished
+ * sentence costs nothing in later steps. The app's LiteRT model makes a [BufferDecoderState]
+ * (buffers fed to the interpreter); a [StepModel] (the golden tests replay the Python runtime's
+ * recorded steps through one) an [ArrayDecoderState]. Both sides run the same algorithm and
+ * are compared call for call.
  */
-
-/** The key of the logits in a [StepModel.decodeStep] result. */
-const val LOGITS = "logits"
-
-/** An encoder-decoder run one decoder position at a time. */
-interface StepModel {
-    /** The memory and state tensors passed from `encode` to `decode_step` (manifest order). */
-    val decoderTensors: List<TensorInfo>
-
-    /** Run `encode` on a (batch, src) block of ids; returns memory + initial state. */
-    fun encode(sourceIds: Array<IntArray>): Map<String, Tensor>
-
-    /** Run one `decode_step` for one token per row; returns [LOGITS] (rows, vocab) and the next state. */
-    fun decodeStep(token: IntArray, step: Int, tensors: Map<String, Tensor>): Map<String, Tensor>
-}
-
 /**
  * numpy's pairwise summation (`np.add.reduce` over a contiguous float64 row), so that the sums
  * of the log-softmax match the Python runtime's bit for bit where `exp` does.
@@ -88,64 +73,72 @@ internal fun argmax(values: FloatArray, offset: Int, length: Int): Int {
     return best
 }
 
-/** Gather [tensors] along each one's batch axis (beam reordering); other roles are kept. */
-internal fun take(
-    tensors: Map<String, Tensor>,
-    decoderTensors: List<TensorInfo>,
-    indices: IntArray,
-    roles: Set<String> = setOf("state")
-): MutableMap<String, Tensor> {
-    val out = LinkedHashMap(tensors)
-    for (t in decoderTensors) {
-        val tensor = out[t.name]
-        if (t.role in roles && tensor != null) {
-            val axis = t.batchAxis ?: throw ArtifactError("manifest.json: ${t.role} tensor '${t.name}' has no batch_axis")
-            out[t.name] = tensor.take(indices, axis)
-        }
-    }
-    return out
-}
-
-private fun logitsOf(result: MutableMap<String, Tensor>): Tensor =
-    result.remove(LOGITS) ?: throw ArtifactError("decode_step returned no '$LOGITS' (got ${result.keys})")
-
 /**
- * Decode the argmax token at each step until [endId] or [maxSteps].
+ * Decode one token per unfinished sentence per step (greedy, sampling), as
+ * `ondevice.search.generate_tokens`.
  *
- * @param model a [StepModel].
- * @param sourceIds (batch, src) ids, [padId]-padded.
+ * After every step [onStep] gets `(sentences, tokens)`: the indices (into [sourceIds]) of the
+ * sentences that got a token this step and those tokens. A sentence whose token is [endId] is
+ * finished and leaves the batch (the end token is not reported).
+ *
+ * @param model makes the decoding state.
+ * @param sourceIds (batch, src) ids.
  * @param startId first decoder token.
- * @param endId sentences stop at this token (not returned); null: never.
- * @param maxSteps most decode steps (tokens generated).
- * @param padId fed for sentences that already finished.
- * @return per sentence, the generated token ids without start/end.
+ * @param endId end-of-sentence token; null: never.
+ * @param maxSteps most decode steps.
+ * @param choose picks one token per row from the step's logits.
  */
-fun greedySearch(
-    model: StepModel,
+fun generateTokens(
+    model: Decoder,
     sourceIds: Array<IntArray>,
     startId: Int,
     endId: Int?,
     maxSteps: Int,
-    padId: Int = 0
-): List<List<Int>> {
+    choose: (Logits) -> IntArray,
+    onStep: (sentences: IntArray, tokens: IntArray) -> Unit
+) {
     val batch = sourceIds.size
-    val tensors = LinkedHashMap(model.encode(sourceIds))
-    var token = IntArray(batch) { startId }
-    val done = BooleanArray(batch)
-    val outputs = List(batch) { ArrayList<Int>() }
-    for (step in 0 until maxSteps) {
-        val result = LinkedHashMap(model.decodeStep(token, step, tensors))
-        val logits = logitsOf(result)
-        tensors.putAll(result)
-        val vocab = logits.shape.last()
-        val values = logits.toFloatArray()
-        token = IntArray(batch) { argmax(values, it * vocab, vocab) }
-        for (b in 0 until batch) {
-            if (done[b]) continue
-            if (endId != null && token[b] == endId) done[b] = true else outputs[b].add(token[b])
+    val state = model.start(sourceIds, maxSteps)
+    try {
+        var sentences = IntArray(batch) { it } // the sentence of each row of the state
+        var token = IntArray(batch) { startId }
+        for (step in 0 until maxSteps) {
+            token = choose(state.step(token))
+            val keep = token.indices.filter { endId == null || token[it] != endId }.toIntArray()
+            val tokens = token
+            val rows = sentences
+            onStep(IntArray(keep.size) { rows[keep[it]] }, IntArray(keep.size) { tokens[keep[it]] })
+            if (keep.size < token.size) {
+                if (keep.isEmpty()) break
+                state.select(keep)
+                sentences = IntArray(keep.size) { rows[keep[it]] }
+                token = IntArray(keep.size) { tokens[keep[it]] }
+            }
         }
-        if (done.all { it }) break
-        token = IntArray(batch) { if (done[it]) padId else token[it] }
+    } finally {
+        state.close()
+    }
+}
+
+/** The argmax token of each row of [logits] (`np.argmax`: the first maximum). */
+fun argmaxTokens(logits: Logits): IntArray =
+    IntArray(logits.rows) { argmax(logits.values, it * logits.vocab, logits.vocab) }
+
+/**
+ * Decode the argmax token at each step until [endId] or [maxSteps]; finished sentences leave
+ * the batch.
+ *
+ * @param model makes the decoding state.
+ * @param sourceIds (batch, src) ids, 0-padded.
+ * @param startId first decoder token.
+ * @param endId sentences stop at this token (not returned); null: never.
+ * @param maxSteps most decode steps (tokens generated).
+ * @return per sentence, the generated token ids without start/end.
+ */
+fun greedySearch(model: Decoder, sourceIds: Array<IntArray>, startId: Int, endId: Int?, maxSteps: Int): List<List<Int>> {
+    val outputs = List(sourceIds.size) { ArrayList<Int>() }
+    generateTokens(model, sourceIds, startId, endId, maxSteps, ::argmaxTokens) { sentences, tokens ->
+        for (i in sentences.indices) outputs[sentences[i]].add(tokens[i])
     }
     return outputs
 }
@@ -175,60 +168,95 @@ internal fun topIndices(values: DoubleArray, n: Int): IntArray {
     return top
 }
 
+/** When a sentence of a beam search is done (`beam_search(stop=...)`). */
+enum class BeamStop(val pythonName: String) {
+    /**
+     * Once its best finished hypothesis scores at least as well as every live one would if it
+     * ended at the next step (exact with length penalty 0, the usual heuristic otherwise).
+     */
+    EARLY("early"),
+
+    /** Once it has `beamSize` finished hypotheses. */
+    FAIRSEQ("fairseq");
+
+    companion object {
+        /** The rule called [name] in Python (`"early"`, `"fairseq"`). */
+        fun of(name: String): BeamStop = values().firstOrNull { it.pythonName == name }
+            ?: throw IllegalArgumentException(
+                "unknown beam stop rule ${pyRepr(name)}; choose from ${values().joinToString(", ") { it.pythonName }}"
+            )
+    }
+}
+
 /**
- * Beam search with length normalization (fairseq-style finishing), as `ondevice.search.beam_search`.
+ * Beam search with length normalization, as `ondevice.search.beam_search`.
  *
  * Each sentence keeps [beamSize] live hypotheses. Candidates are the top `2 * beamSize`
- * extensions of all live beams; one ending in [endId] (among the top [beamSize]) becomes a
- * finished hypothesis, the rest refill the live beams. A sentence is done once it has
- * [beamSize] finished hypotheses; at [maxSteps] the live ones count as finished. The winner
- * maximizes `sum log p / length ** lengthPenalty` (length counts the end token). State tensors
- * are reordered along their manifest batch axis; memory tensors are only tiled once.
+ * extensions of all live beams (exact ties: lower beam, then lower token first); one ending in
+ * [endId] (among the top [beamSize]) becomes a finished hypothesis, the rest refill the live
+ * beams. The winner maximizes `sum log p / length ** lengthPenalty` (length counts the end
+ * token). A sentence is done by the [stop] rule, or when no live hypothesis remains; a sentence
+ * that is done leaves the batch. At [maxSteps] the live hypotheses count as finished. States
+ * are reordered along their manifest batch axis; memory is tiled once per sentence.
  *
  * @return per sentence, the best hypothesis' token ids (no start/end).
  */
 fun beamSearch(
-    model: StepModel,
+    model: Decoder,
     sourceIds: Array<IntArray>,
     startId: Int,
     endId: Int?,
     maxSteps: Int,
     beamSize: Int = 5,
-    lengthPenalty: Double = 1.0
+    lengthPenalty: Double = 1.0,
+    stop: BeamStop = BeamStop.EARLY
 ): List<List<Int>> {
-    val batch = sourceIds.size
-    val k = beamSize
-    val tile = IntArray(batch * k) { it / k } // sentence-major: row = b * k + beam
-    var tensors = take(model.encode(sourceIds), model.decoderTensors, tile, setOf("state", "memory"))
-    var scores = Array(batch) { DoubleArray(k) { Double.NEGATIVE_INFINITY } }
-    for (b in 0 until batch) scores[b][0] = 0.0 // all beams start identical: keep one
+    val state = model.start(sourceIds, maxSteps)
+    try {
+        return beamSearch(state, sourceIds.size, beamSize, startId, endId, maxSteps, lengthPenalty, stop)
+    } finally {
+        state.close()
+    }
+}
+
+private class Hypothesis(val score: Double, val tokens: List<Int>)
+
+private fun beamSearch(
+    state: DecoderState,
+    batch: Int,
+    k: Int,
+    startId: Int,
+    endId: Int?,
+    maxSteps: Int,
+    lengthPenalty: Double,
+    stop: BeamStop
+): List<List<Int>> {
+    state.select(IntArray(batch * k) { it / k }) // sentence-major: row = sentence * k + beam
+    var active = IntArray(batch) { it } // sentences still in the state, in row-block order
+    var scores = Array(batch) { DoubleArray(k) { Double.NEGATIVE_INFINITY }.also { it[0] = 0.0 } } // one start beam
     var history = Array(batch) { Array(k) { IntArray(0) } }
     var token = IntArray(batch * k) { startId }
-    val finished = List(batch) { ArrayList<Pair<Double, List<Int>>>() } // (normalized score, tokens)
-    val done = BooleanArray(batch)
+    val finished = List(batch) { ArrayList<Hypothesis>() } // normalized score, tokens
 
     fun normalize(score: Double, length: Int): Double =
         if (lengthPenalty != 0.0) score / Math.pow(length.toDouble(), lengthPenalty) else score
 
     for (step in 0 until maxSteps) {
-        val result = LinkedHashMap(model.decodeStep(token, step, tensors))
-        val logits = logitsOf(result)
-        tensors.putAll(result)
-        val vocab = logits.shape.last()
-        val values = logits.toFloatArray()
-        val nTop = minOf(2 * k, k * vocab)
-
-        val newScores = Array(batch) { DoubleArray(k) { Double.NEGATIVE_INFINITY } }
-        val newTokens = Array(batch) { IntArray(k) }
-        val parents = Array(batch) { IntArray(k) }
-        for (b in 0 until batch) {
-            if (done[b]) continue
+        val n = active.size
+        val logits = state.step(token)
+        val vocab = logits.vocab
+        val newScores = Array(n) { DoubleArray(k) { Double.NEGATIVE_INFINITY } }
+        val newTokens = Array(n) { IntArray(k) }
+        val parents = Array(n) { IntArray(k) }
+        val done = BooleanArray(n)
+        for (a in 0 until n) {
+            val b = active[a]
             val candidates = DoubleArray(k * vocab)
             for (beam in 0 until k) {
-                val logProbs = logSoftmax(values, (b * k + beam) * vocab, vocab)
-                for (v in 0 until vocab) candidates[beam * vocab + v] = scores[b][beam] + logProbs[v]
+                val logProbs = logSoftmax(logits.values, (a * k + beam) * vocab, vocab)
+                for (v in 0 until vocab) candidates[beam * vocab + v] = scores[a][beam] + logProbs[v]
             }
-            val top = topIndices(candidates, nTop) // best first
+            val top = topIndices(candidates, minOf(2 * k, k * vocab)) // best first
             var alive = 0
             for ((rank, index) in top.withIndex()) {
                 val beam = index / vocab
@@ -237,44 +265,66 @@ fun beamSearch(
                 if (score.isNaN() || score.isInfinite()) break
                 if (endId != null && tok == endId) {
                     if (rank < k) {
-                        val hyp = history[b][beam].toList()
-                        finished[b].add(Pair(normalize(score, hyp.size + 1), hyp))
+                        val hyp = history[a][beam].toList()
+                        finished[b].add(Hypothesis(normalize(score, hyp.size + 1), hyp))
                     }
                     continue
                 }
-                newScores[b][alive] = score
-                newTokens[b][alive] = tok
-                parents[b][alive] = beam
+                newScores[a][alive] = score
+                newTokens[a][alive] = tok
+                parents[a][alive] = beam
                 alive++
                 if (alive == k) break
             }
-            if (finished[b].size >= k) done[b] = true
+            if (stop == BeamStop.FAIRSEQ) {
+                done[a] = finished[b].size >= k
+            } else if (finished[b].isNotEmpty()) {
+                var best = finished[b][0].score // Python's max(): the first maximum
+                for (h in finished[b]) if (h.score > best) best = h.score
+                var reachable = Double.NEGATIVE_INFINITY
+                for (j in 0 until alive) reachable = npMax(reachable, normalize(newScores[a][j], step + 2), j == 0)
+                done[a] = best >= reachable
+            }
+            if (alive == 0) done[a] = true
         }
-        if (done.all { it }) break
-        val rows = IntArray(batch * k) { b -> (b / k) * k + parents[b / k][b % k] }
-        tensors = take(tensors, model.decoderTensors, rows)
-        history = Array(batch) { b -> Array(k) { j -> history[b][parents[b][j]] + newTokens[b][j] } }
-        scores = Array(batch) { b -> DoubleArray(k) { j -> if (done[b]) Double.NEGATIVE_INFINITY else newScores[b][j] } }
-        token = IntArray(batch * k) { newTokens[it / k][it % k] }
+        history = Array(n) { a -> Array(k) { j -> history[a][parents[a][j]] + newTokens[a][j] } }
+        val keep = (0 until n).filter { !done[it] }.toIntArray()
+        val kept = active
+        active = IntArray(keep.size) { kept[keep[it]] }
+        scores = Array(keep.size) { newScores[keep[it]] }
+        history = Array(keep.size) { history[keep[it]] }
+        if (step == maxSteps - 1 || keep.isEmpty()) break
+        val rows = IntArray(keep.size * k) { keep[it / k] * k + parents[keep[it / k]][it % k] }
+        val memoryRows = IntArray(keep.size * k) { keep[it / k] * k + it % k }
+        state.select(rows, memoryRows)
+        token = IntArray(keep.size * k) { newTokens[keep[it / k]][it % k] }
     }
 
+    val remaining = HashMap<Int, Int>()
+    for ((a, b) in active.withIndex()) remaining[b] = a
     val results = ArrayList<List<Int>>()
     for (b in 0 until batch) {
         val hyps = ArrayList(finished[b])
-        if (!done[b]) { // ran out of steps: live beams count as finished
+        val a = remaining[b]
+        if (a != null) { // ran out of steps: live beams count as finished
             for (beam in 0 until k) {
-                val s = scores[b][beam]
-                if (!s.isNaN() && !s.isInfinite()) {
-                    hyps.add(Pair(normalize(s, history[b][beam].size), history[b][beam].toList()))
-                }
+                val s = scores[a][beam]
+                if (!s.isNaN() && !s.isInfinite()) hyps.add(Hypothesis(normalize(s, history[a][beam].size), history[a][beam].toList()))
             }
         }
-        var best: Pair<Double, List<Int>> = Pair(0.0, emptyList())
+        var best = Hypothesis(0.0, emptyList())
         if (hyps.isNotEmpty()) {
             best = hyps[0]
-            for (h in hyps) if (h.first > best.first) best = h
+            for (h in hyps) if (h.score > best.score) best = h // Python's max(): the first maximum
         }
-        results.add(best.second)
+        results.add(best.tokens)
     }
     return results
+}
+
+/** `np.max` of an array, accumulated: NaN wins; [first] starts the accumulation at [x]. */
+private fun npMax(m: Double, x: Double, first: Boolean): Double = when {
+    first -> x
+    m.isNaN() || x.isNaN() -> Double.NaN
+    else -> maxOf(m, x)
 }

@@ -65,6 +65,28 @@ class Tensor(val dtype: DType, shape: IntArray, val data: ByteArray) {
         return Tensor(dtype, newShape, out)
     }
 
+    /**
+     * `self[..., index:index + 1, ...] = value` along [axis]: write [value] (this tensor's shape
+     * with 1 along [axis]) at [index]. How a step's new row enters an `append` state.
+     */
+    fun setSlice(axis: Int, index: Int, value: Tensor) {
+        val rank = shape.size
+        require(axis in 0 until rank) { "axis $axis out of range for a rank-$rank tensor" }
+        require(index in 0 until shape[axis]) { "index $index is out of bounds for axis $axis with size ${shape[axis]}" }
+        val expected = shape.copyOf().also { it[axis] = 1 }
+        require(value.dtype == dtype && value.shape.contentEquals(expected)) {
+            "cannot write a ${value.dtype.manifestName} tensor of shape ${value.shape.toList()} at index $index " +
+                "along axis $axis of a ${dtype.manifestName} tensor of shape ${shape.toList()}"
+        }
+        var outer = 1
+        for (i in 0 until axis) outer *= shape[i]
+        var inner = dtype.size
+        for (i in axis + 1 until rank) inner *= shape[i]
+        for (o in 0 until outer) {
+            System.arraycopy(value.data, o * inner, data, (o * shape[axis] + index) * inner, inner)
+        }
+    }
+
     /** The elements of a `float32` tensor. */
     fun toFloatArray(): FloatArray {
         require(dtype == DType.FLOAT32) { "expected a float32 tensor, got ${dtype.manifestName}" }
@@ -88,6 +110,10 @@ class Tensor(val dtype: DType, shape: IntArray, val data: ByteArray) {
     override fun toString() = "Tensor(${dtype.manifestName}, ${shape.toList()})"
 
     companion object {
+        /** A tensor of [shape] filled with zeros. */
+        fun zeros(dtype: DType, shape: IntArray): Tensor =
+            Tensor(dtype, shape, ByteArray(shape.fold(1) { a, b -> a * b } * dtype.size))
+
         /** A `float32` tensor of [shape] holding [values]. */
         fun ofFloats(shape: IntArray, values: FloatArray): Tensor {
             val data = ByteArray(values.size * 4)

@@ -11,7 +11,7 @@ fun padBatch(sequences: List<List<Int>>, padId: Int = 0): Array<IntArray> {
 /**
  * Translate text with an encoder-decoder step model (mirrors `ondevice.translator.Translator`).
  *
- * @param model a [StepModel], e.g. the app's LiteRT model.
+ * @param model makes the decoding states, e.g. the app's LiteRT model.
  * @param sourceTokenizer [WordPieceTokenizer] of the source language.
  * @param targetTokenizer [WordPieceTokenizer] of the target language.
  * @param specialTokens `pad`, `start`, `end` ids.
@@ -20,7 +20,7 @@ fun padBatch(sequences: List<List<Int>>, padId: Int = 0): Array<IntArray> {
  * @param batchSize sentences decoded together.
  */
 class Translator(
-    val model: StepModel,
+    val model: Decoder,
     val sourceTokenizer: WordPieceTokenizer,
     val targetTokenizer: WordPieceTokenizer,
     specialTokens: Map<String, Int?>,
@@ -62,14 +62,19 @@ class Translator(
         return ids
     }
 
+    /** Most decode steps for a request of [maxSteps] (null or 0: the model's maximum). */
+    private fun steps(maxSteps: Int?): Int =
+        minOf(if (maxSteps == null || maxSteps == 0) maxTargetLength else maxSteps, maxTargetLength)
+
     /** Target token ids for already-tokenized sources (batched by length, order kept). */
     fun translateIds(
         idLists: List<List<Int>>,
         beamSize: Int = 1,
         maxSteps: Int? = null,
-        lengthPenalty: Double = 1.0
+        lengthPenalty: Double = 1.0,
+        beamStop: BeamStop = BeamStop.EARLY
     ): List<List<Int>> {
-        val steps = minOf(if (maxSteps == null || maxSteps == 0) maxTargetLength else maxSteps, maxTargetLength)
+        val steps = steps(maxSteps)
         val order = idLists.indices.sortedBy { idLists[it].size }
         val results = arrayOfNulls<List<Int>>(idLists.size)
         var start = 0
@@ -77,9 +82,9 @@ class Translator(
             val chunk = order.subList(start, minOf(start + batchSize, order.size))
             val source = padBatch(chunk.map { idLists[it] }, padId)
             val outputs = if (beamSize <= 1) {
-                greedySearch(model, source, startId, endId, steps, padId)
+                greedySearch(model, source, startId, endId, steps)
             } else {
-                beamSearch(model, source, startId, endId, steps, beamSize, lengthPenalty)
+                beamSearch(model, source, startId, endId, steps, beamSize, lengthPenalty, beamStop)
             }
             for ((i, ids) in chunk.zip(outputs)) results[i] = ids
             start += batchSize
@@ -93,11 +98,38 @@ class Translator(
         beamSize: Int = 1,
         maxSteps: Int? = null,
         lengthPenalty: Double = 1.0,
-        truncate: Boolean = false
+        truncate: Boolean = false,
+        beamStop: BeamStop = BeamStop.EARLY
     ): List<String> {
         val ids = sentences.map { encodeText(it, truncate) }
-        val outputs = translateIds(ids, beamSize, maxSteps, lengthPenalty)
+        val outputs = translateIds(ids, beamSize, maxSteps, lengthPenalty, beamStop)
         return outputs.map { targetTokenizer.detokenize(it) }
+    }
+
+    /**
+     * Translate one sentence greedily, reporting the translation as it grows (Python's
+     * `translate_stream`).
+     *
+     * [onPartial] gets the detokenized text of all tokens so far after every step that adds a
+     * token (a new token can change how earlier pieces join, e.g. a `##` suffix); it is not
+     * called for an empty translation. Returns the full translation, equal to
+     * `translate(listOf(text))[0]` (and to the last text [onPartial] got).
+     */
+    fun translateStream(
+        text: String,
+        maxSteps: Int? = null,
+        truncate: Boolean = false,
+        onPartial: (String) -> Unit
+    ): String {
+        val source = padBatch(listOf(encodeText(text, truncate)), padId)
+        val tokens = ArrayList<Int>()
+        generateTokens(model, source, startId, endId, steps(maxSteps), ::argmaxTokens) { _, new ->
+            if (new.isNotEmpty()) { // nothing new on the step that ends the sentence
+                for (t in new) tokens.add(t)
+                onPartial(targetTokenizer.detokenize(tokens))
+            }
+        }
+        return targetTokenizer.detokenize(tokens)
     }
 
     companion object {
@@ -108,7 +140,7 @@ class Translator(
          */
         fun fromManifest(
             manifest: Manifest,
-            model: StepModel,
+            model: Decoder,
             sourceTokenizer: WordPieceTokenizer,
             targetTokenizer: WordPieceTokenizer,
             batchSize: Int = 32

@@ -55,10 +55,26 @@ class ManifestTest {
         assertTrue(decoder.isNotEmpty())
         assertTrue(decoder.all { (it.role == "memory" || it.role == "state") && it.batchAxis != null })
         val encodeOutputs = m.tensors("encode", "outputs").map { it.name }.toSet()
-        assertTrue(decoder.all { it.name in encodeOutputs })
+        // Memory and replace states come from encode; append states (the K/V caches) do not.
+        assertTrue(decoder.filter { !it.isAppend }.all { it.name in encodeOutputs })
+        val caches = decoder.filter { it.isAppend }
+        assertTrue(caches.isNotEmpty())
+        assertTrue(caches.all { it.update == "append" && it.timeAxis != it.batchAxis && it.name !in encodeOutputs })
+        assertEquals(listOf("decode_step_16", "decode_step"), m.decodeSignatures)
+        // The variants differ only in the cache length along the time axis.
+        val short = m.tensors("decode_step_16", "inputs").filter { it.isAppend }.associateBy { it.name }
+        for (t in caches) {
+            val s = short.getValue(t.name)
+            assertEquals(16, s.shape[s.timeAxis!!])
+            assertEquals(m.maxTargetLength, t.shape[t.timeAxis!!])
+            assertEquals(t.shape.filterIndexed { i, _ -> i != t.timeAxis }, s.shape.filterIndexed { i, _ -> i != t.timeAxis })
+        }
         val step = m.tensors("decode_step", "inputs").single { it.role == "step" }
         assertEquals(emptyList<Int>(), step.shape)
         assertNull(step.batchAxis)
+        val signatures = DecodeSignatures(m)
+        assertEquals(listOf(16, m.maxTargetLength), signatures.variants.map { it.capacity })
+        assertNull(signatures.fixedSourceLength)
     }
 
     @Test
@@ -69,11 +85,89 @@ class ManifestTest {
     }
 
     @Test
-    fun newerFormat() {
+    fun formatVersions() {
+        invalid("manifest format 3 is newer than this runtime (2); upgrade it", edited { it["format_version"] = 3L })
         invalid(
-            "manifest format 2 is newer than this runtime (1); upgrade it",
-            edited { it["format_version"] = 2L }
+            "manifest format 1 is from an older converter (this runtime reads 2: runtime-owned caches); " +
+                "reconvert the model with `zoo convert`",
+            edited { it["format_version"] = 1L }
         )
+        invalid("manifest.json: format_version must be an integer", edited { it["format_version"] = 2.0 })
+    }
+
+    @Test
+    fun onlyTranslation() {
+        invalid(
+            "manifest.json: a 'transformer' model for task 'text_vae'; translation needs a 'translation' model",
+            edited { it["task"] = "text_vae" }
+        )
+    }
+
+    @Test
+    fun lengthsAreBounded() {
+        invalid("manifest.json: max_target_length must be an integer from 1 to 4096", edited { it["max_target_length"] = 4097L })
+        invalid("manifest.json: max_source_length must be an integer from 1 to 4096", edited { it["max_source_length"] = 0L })
+        invalid("manifest.json: special_tokens.end must be an integer", edited { it.sub("special_tokens")["end"] = null })
+    }
+
+    /** The first append state of [signature]'s inputs, to edit. */
+    private fun MutableMap<String, Any?>.cache(signature: String = "decode_step"): MutableMap<String, Any?> =
+        tensorList(signature, "inputs").first { it["update"] == "append" }
+
+    @Test
+    fun stateUpdates() {
+        val name = edited { }.cache()["name"]
+        invalid(
+            "manifest.json: decode_step state '$name' needs update 'replace' or 'append'",
+            edited { d -> d.cache().remove("update") }
+        )
+        invalid(
+            "manifest.json: decode_step_16 state '$name' has no valid time_axis",
+            edited { d -> d.cache("decode_step_16").remove("time_axis") }
+        )
+        invalid(
+            "manifest.json: decode_step state '$name' has no valid time_axis",
+            edited { d -> d.cache().let { it["time_axis"] = it["batch_axis"] } }
+        )
+        invalid(
+            "manifest.json: decode_step state '$name' has no valid time_axis",
+            edited { d -> d.cache().let { it["time_axis"] = (it["shape"] as List<*>).size.toLong() } }
+        )
+        invalid(
+            "manifest.json: decode_step cache '$name' length must be 1..4096",
+            edited { d -> d.cache().let { c -> (c["shape"] as MutableList<Any?>)[(c["time_axis"] as Long).toInt()] = -1L } }
+        )
+        // An append state is not made by encode; a replace state must be.
+        invalid(
+            "manifest.json: decode_step inputs ['$name'] are not produced by encode",
+            edited { d ->
+                for (signature in listOf("decode_step_16", "decode_step")) d.cache(signature)["update"] = "replace"
+            }
+        )
+        invalid(
+            "manifest.json: decode_step inputs ['$name'] have no 'batch_axis' (beam search needs it)",
+            edited { d -> d.cache().remove("batch_axis") }
+        )
+    }
+
+    @Test
+    fun decodeSignatureVariants() {
+        val ending = "manifest.json: decode_signatures must be a list of signature names ending with 'decode_step'"
+        invalid(ending, edited { it["decode_signatures"] = listOf("decode_step", "decode_step_16") })
+        invalid(ending, edited { it["decode_signatures"] = emptyList<Any?>() })
+        invalid(ending, edited { it["decode_signatures"] = "decode_step" })
+        invalid(
+            "manifest.json: decode signature 'decode_step_8' is not described",
+            edited { it["decode_signatures"] = listOf("decode_step_8", "decode_step") }
+        )
+        invalid(
+            "manifest.json: decode_step does not have the same tensors as decode_step_16",
+            edited { d -> d.tensorList("decode_step_16", "inputs").removeAll { it["role"] == "memory" } }
+        )
+        // Without decode_signatures, decode_step is the only variant.
+        val single = edited { it.remove("decode_signatures") }
+        validate(single)
+        assertEquals(listOf("decode_step"), Manifest(single, "").decodeSignatures)
     }
 
     @Test
@@ -84,31 +178,39 @@ class ManifestTest {
     @Test
     fun wrongRole() {
         invalid(
-            "manifest.json: encode output 'source_mask' has role 'logits'; expected one of ['memory', 'state']",
-            edited { d -> d.tensorList("encode", "outputs").single { it["name"] == "source_mask" }["role"] = "logits" }
+            "manifest.json: encode output 'source_bias' has role 'logits'; expected one of ['memory', 'state']",
+            edited { d -> d.tensorList("encode", "outputs").single { it["name"] == "source_bias" }["role"] = "logits" }
         )
     }
 
     @Test
     fun tokenAndStepExactlyOnce() {
+        // (In every variant: variants with different tensors are refused first.)
+        val variants = listOf("decode_step_16", "decode_step")
         invalid(
             "manifest.json: decode_step needs exactly one 'token' and one 'step' input",
-            edited { d -> d.tensorList("decode_step", "inputs").removeAll { it["role"] == "step" } }
+            edited { d -> for (v in variants) d.tensorList(v, "inputs").removeAll { it["role"] == "step" } }
         )
         invalid(
             "manifest.json: decode_step needs exactly one 'token' and one 'step' input",
             edited { d ->
-                val inputs = d.tensorList("decode_step", "inputs")
-                inputs.add(LinkedHashMap(inputs.single { it["role"] == "token" }).also { it["name"] = "token2" })
+                for (v in variants) {
+                    val inputs = d.tensorList(v, "inputs")
+                    inputs.add(LinkedHashMap(inputs.single { it["role"] == "token" }).also { it["name"] = "token2" })
+                }
             }
+        )
+        invalid(
+            "manifest.json: decode_step does not have the same tensors as decode_step_16",
+            edited { d -> d.tensorList("decode_step", "inputs").removeAll { it["role"] == "step" } }
         )
     }
 
     @Test
     fun decoderInputNotMadeByEncode() {
         invalid(
-            "manifest.json: decode_step inputs ['source_mask'] are not produced by encode",
-            edited { d -> d.tensorList("encode", "outputs").removeAll { it["name"] == "source_mask" } }
+            "manifest.json: decode_step inputs ['source_bias'] are not produced by encode",
+            edited { d -> d.tensorList("encode", "outputs").removeAll { it["name"] == "source_bias" } }
         )
     }
 

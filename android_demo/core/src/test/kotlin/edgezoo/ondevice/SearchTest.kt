@@ -3,12 +3,15 @@ package edgezoo.ondevice
 import org.junit.Assert.assertArrayEquals
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
+import org.junit.Assert.fail
 import org.junit.Test
 
 class SearchTest {
-    private val names = listOf("greedy", "beam4", "beam5_lp06", "beam3_max_steps")
+    private val names = listOf(
+        "greedy", "greedy_stream", "beam4", "beam4_fairseq", "beam5_lp06", "beam3_max_steps", "beam3_max_steps_fairseq"
+    )
 
-    private fun translator(model: StepModel, golden: Map<String, Any?>): Translator = Translator.fromManifest(
+    private fun translator(model: Decoder, golden: Map<String, Any?>): Translator = Translator.fromManifest(
         Goldens.manifest,
         model,
         Goldens.tokenizer("source"),
@@ -16,24 +19,27 @@ class SearchTest {
         batchSize = (golden["batch_size"] as Long).toInt()
     )
 
+    private fun stopOf(golden: Map<String, Any?>): BeamStop = BeamStop.of(golden["beam_stop"] as String? ?: "early")
+
     private fun replay(name: String) {
         val golden = Goldens.json("decode_$name.json")
         val sentences = golden["sentences"].asList().map { it as String }
         val beam = (golden["beam_size"] as Long).toInt()
         val penalty = golden["length_penalty"] as Double
         val maxSteps = (golden["max_steps"] as Long?)?.toInt()
+        val stop = stopOf(golden)
         val decoder = Goldens.manifest.decoderTensors()
 
         // Token ids: the same calls, the same output ids.
         val model = ReplayStepModel(golden, decoder)
         val t = translator(model, golden)
-        val ids = t.translateIds(sentences.map { t.encodeText(it) }, beam, maxSteps, penalty)
+        val ids = t.translateIds(sentences.map { t.encodeText(it) }, beam, maxSteps, penalty, stop)
         model.assertFinished()
         assertEquals("$name output ids", golden["output_ids"].asList().map { it.asInts() }, ids)
 
         // Text end to end: tokenize, decode, detokenize.
         val again = ReplayStepModel(golden, decoder)
-        val texts = translator(again, golden).translate(sentences, beam, maxSteps, penalty)
+        val texts = translator(again, golden).translate(sentences, beam, maxSteps, penalty, beamStop = stop)
         again.assertFinished()
         assertEquals("$name translations", golden["translations"], texts)
     }
@@ -42,7 +48,13 @@ class SearchTest {
     fun greedyGolden() = replay("greedy")
 
     @Test
+    fun greedyStreamGolden() = replay("greedy_stream")
+
+    @Test
     fun beam4Golden() = replay("beam4")
+
+    @Test
+    fun beam4FairseqGolden() = replay("beam4_fairseq")
 
     @Test
     fun beam5LengthPenaltyGolden() = replay("beam5_lp06")
@@ -51,15 +63,35 @@ class SearchTest {
     fun beamMaxStepsGolden() = replay("beam3_max_steps")
 
     @Test
-    fun syntheticBeamGolden() {
-        // A small random step model whose decode depends on every beam rule: end tokens ranked
-        // between beamSize and 2 * beamSize, length penalty, live beams at max steps; its
-        // state has batch axis 1.
-        val golden = Goldens.json("decode_synthetic.json")
+    fun beamMaxStepsFairseqGolden() = replay("beam3_max_steps_fairseq")
+
+    @Test
+    fun translateStreamGolden() {
+        // The partial translations of Python's `translate_stream`, from the same recorded decode.
+        val golden = Goldens.json("decode_greedy_stream.json")
+        val model = ReplayStepModel(golden, Goldens.manifest.decoderTensors())
+        val partials = ArrayList<String>()
+        val sentence = golden["sentences"].asList()[0] as String
+        val text = translator(model, golden).translateStream(sentence, (golden["max_steps"] as Long?)?.toInt()) { partials.add(it) }
+        model.assertFinished()
+        assertEquals(golden["stream"], partials)
+        assertEquals(golden["translations"].asList()[0], text)
+    }
+
+    private fun synthetic(stop: String) {
+        // A small random step model whose decode depends on every beam rule of its stop rule
+        // (e.g. for "fairseq", end tokens ranked between beamSize and 2 * beamSize); its replace
+        // state has batch axis 1, its append state batch axis 2 and time axis 1.
+        val golden = Goldens.json("decode_synthetic_$stop.json")
+        assertEquals(stop, golden["beam_stop"])
         val decoder = golden["decoder_tensors"].asList().map { it.asMap() }.map {
-            TensorInfo(it["name"] as String, "float32", it["shape"].asInts(), it["role"] as String, (it["batch_axis"] as Long).toInt())
+            TensorInfo(
+                it["name"] as String, "float32", it["shape"].asInts(), it["role"] as String,
+                (it["batch_axis"] as Long).toInt(), (it["time_axis"] as Long?)?.toInt()
+            )
         }
-        assertEquals(1, decoder.single { it.role == "state" }.batchAxis)
+        assertEquals(1, decoder.single { it.role == "state" && it.timeAxis == null }.batchAxis)
+        assertEquals(2, decoder.single { it.isAppend }.batchAxis)
         val model = ReplayStepModel(golden, decoder)
         val source = golden["segments"].asList()[0].asMap()["source_ids"].asList().map { it.asInts().toIntArray() }.toTypedArray()
         val ids = beamSearch(
@@ -69,11 +101,18 @@ class SearchTest {
             (golden["end_id"] as Long).toInt(),
             (golden["max_steps"] as Long).toInt(),
             (golden["beam_size"] as Long).toInt(),
-            golden["length_penalty"] as Double
+            golden["length_penalty"] as Double,
+            BeamStop.of(stop)
         )
         model.assertFinished()
         assertEquals(golden["output_ids"].asList().map { it.asInts() }, ids)
     }
+
+    @Test
+    fun syntheticEarlyStopGolden() = synthetic("early")
+
+    @Test
+    fun syntheticFairseqStopGolden() = synthetic("fairseq")
 
     @Test
     fun goldensAreNonTrivial() {
@@ -83,10 +122,42 @@ class SearchTest {
             assertTrue("$name has only $calls calls", calls >= 6)
             assertTrue(golden["output_ids"].asList().all { it.asList().isNotEmpty() })
         }
+        // Some greedy call decodes fewer rows than its batch: finished sentences left.
+        val greedy = Goldens.json("decode_greedy.json")["segments"].asList().map { it.asMap() }
+        assertTrue(greedy.any { s -> s["calls"].asList().any { c -> c.asMap()["token"].asList().size < s["source_ids"].asList().size } })
+        // After the first steps the beams of a sentence come from different parents.
         val beam = Goldens.json("decode_beam4.json")
-        val rows = beam["segments"].asList()[0].asMap()["calls"].asList()[1].asMap()["inputs"].asMap()
-        // After the first step the beams of a sentence come from different parents.
-        assertTrue(rows.values.any { v -> v.asMap()["rows"].asInts().toSet().size > 1 })
+        val k = (beam["beam_size"] as Long).toInt()
+        val mixed = beam["segments"].asList().any { s ->
+            s.asMap()["calls"].asList().any { c ->
+                c.asMap()["inputs"].asMap()["append"].asList().any { rows ->
+                    rows.asInts().chunked(k).any { it.toSet().size > 1 }
+                }
+            }
+        }
+        assertTrue(mixed)
+        // Beam search decodes fewer rows once a sentence is done.
+        val rows = beam["segments"].asList()[0].asMap()["calls"].asList().map { it.asMap()["token"].asList().size }
+        assertTrue(rows.toString(), rows.last() < rows.first())
+    }
+
+    @Test
+    fun beamStopNames() {
+        assertEquals(BeamStop.FAIRSEQ, BeamStop.of("fairseq"))
+        try {
+            BeamStop.of("never")
+            fail("accepted an unknown stop rule")
+        } catch (e: IllegalArgumentException) {
+            assertEquals("unknown beam stop rule 'never'; choose from early, fairseq", e.message)
+        }
+    }
+
+    @Test
+    fun setSliceWritesOnePosition() {
+        // (2, 3, 2) zeros; write a (2, 1, 2) row at index 1 of axis 1.
+        val t = Tensor.zeros(DType.INT32, intArrayOf(2, 3, 2))
+        t.setSlice(1, 1, Tensor.ofInts(intArrayOf(2, 1, 2), intArrayOf(1, 2, 3, 4)))
+        assertArrayEquals(intArrayOf(0, 0, 1, 2, 0, 0, 0, 0, 3, 4, 0, 0), t.toIntArray())
     }
 
     @Test
