@@ -1,34 +1,56 @@
 package edgezoo.demo
 
 import edgezoo.ondevice.ArtifactError
+import edgezoo.ondevice.BufferDecoderState
 import edgezoo.ondevice.DType
+import edgezoo.ondevice.DecodeSignatures
+import edgezoo.ondevice.Decoder
+import edgezoo.ondevice.DecoderState
 import edgezoo.ondevice.Manifest
-import edgezoo.ondevice.StepModel
+import edgezoo.ondevice.StepRunner
 import edgezoo.ondevice.Tensor
-import edgezoo.ondevice.TensorInfo
+import edgezoo.ondevice.TensorBuffer
 import java.nio.ByteBuffer
 import java.nio.ByteOrder
 import org.tensorflow.lite.DataType
 import org.tensorflow.lite.Interpreter
 
 /**
- * The `encode` / `decode_step` signatures of a converted model, run by the LiteRT interpreter
- * (the app's twin of `ondevice/litert_model.py`).
+ * A converted model run by the LiteRT interpreter (the app's twin of `ondevice/litert_model.py`):
+ * the [StepRunner] under the core's [BufferDecoderState], which owns the decoding buffers, picks
+ * the `decode_step` variant of each step (manifest `decode_signatures`, shortest cache first) and
+ * writes only the new rows of each step.
  *
- * Every call goes through [Interpreter.runSignature] by signature and tensor name, as the
- * manifest describes them. Inputs whose shape changed since the last call (a new batch size or
- * source length) are passed as Java arrays, from which the interpreter resizes the signature's
- * input; unchanged shapes are passed as direct buffers (no copy per element). Outputs are read
- * after the run from the signature's output tensors, whose shapes are dynamic.
+ * What the LiteRT Java API (`org.tensorflow.lite.Interpreter`, LiteRT 2.1) allows, and why the
+ * buffers are the core's and not the interpreter's (as in the Python runtime):
  *
- * Not thread safe: one interpreter's signature runners must not run concurrently, so the app
- * calls it from a single background thread.
+ * - There is no writable view of an input tensor: `Tensor.asReadOnlyBuffer()` is read-only and
+ *   the writable buffer behind it is private. So the new K/V rows cannot be written into the
+ *   interpreter's input memory; they are written into the state's own direct buffers, at their
+ *   offset along the time axis.
+ * - `runSignature(inputs, outputs, key)` copies every input it is given into the signature's
+ *   input tensor: a direct buffer in native order with one `memcpy` of the whole tensor, a Java
+ *   array element by element. So each step costs one `memcpy` per input (the whole caches and
+ *   memory), and no per-element work in Java. Inputs left out keep their last value, but a
+ *   signature that is the model's primary subgraph (here `decode_step`) must be given all of
+ *   its inputs, so every step passes them all.
+ * - An input is resized only from a Java array (a buffer of another size is refused), and
+ *   `Interpreter.resizeInput` reaches only the primary subgraph. So after the state re-allocates
+ *   its buffers (a new batch, the next cache variant), each input whose shape the interpreter does
+ *   not have yet is passed once as a Java array of the new shape; later steps pass the buffers.
+ * - Outputs are read after the run through `getOutputTensorFromSignature(name, key)
+ *   .asReadOnlyBuffer()`, a view of the interpreter's memory (no copy); the core copies out only
+ *   the logits rows it needs and the new state rows.
+ *
+ * Not thread safe: one interpreter must not run two signatures at once, so the app calls it from
+ * a single background thread. (Decoding states do not hold the interpreter between steps: each
+ * step feeds every input, so a state may be abandoned, or two interleaved, without harm.)
  *
  * @param manifest the artifact's validated manifest.
  * @param model the `.tflite` bytes: a direct buffer in native order or a mapped file.
  * @param numThreads CPU threads for the kernels.
  */
-class LiteRTStepModel(manifest: Manifest, model: ByteBuffer, numThreads: Int) : StepModel, AutoCloseable {
+class LiteRTStepModel(manifest: Manifest, model: ByteBuffer, numThreads: Int) : Decoder, StepRunner, AutoCloseable {
     private val interpreter: Interpreter = try {
         Interpreter(model, Interpreter.Options().setNumThreads(numThreads))
     } catch (e: IllegalArgumentException) {
@@ -37,12 +59,13 @@ class LiteRTStepModel(manifest: Manifest, model: ByteBuffer, numThreads: Int) : 
         throw ArtifactError("${manifest.path("model_file")}: not a loadable .tflite model: ${firstLine(e)}")
     }
 
-    override val decoderTensors: List<TensorInfo> = manifest.decoderTensors()
-    private val decodeInputs = manifest.tensors("decode_step", "inputs")
-    private val tokenName = decodeInputs.first { it.role == "token" }.name
-    private val step = decodeInputs.first { it.role == "step" }
-    private val sourceName = manifest.tensors("encode", "inputs").first().name
-    private val buffers = HashMap<String, ByteBuffer>()
+    /** The decoding signatures the manifest describes. */
+    val signatures: DecodeSignatures = try {
+        DecodeSignatures(manifest)
+    } catch (e: ArtifactError) {
+        interpreter.close()
+        throw e
+    }
 
     /** Decode steps run and their time, since the last [resetCounters]. */
     var decodeSteps = 0
@@ -58,17 +81,19 @@ class LiteRTStepModel(manifest: Manifest, model: ByteBuffer, numThreads: Int) : 
             throw ArtifactError("this device is big-endian; the runtime expects little-endian tensors")
         }
         val available = interpreter.signatureKeys.toSet()
-        for (name in listOf("encode", "decode_step")) {
+        for (name in listOf("encode") + signatures.variants.map { it.name }) {
             if (name !in available) {
                 interpreter.close()
                 throw ArtifactError("model has no '$name' signature (has ${available.sorted()}); convert it with `zoo convert`")
             }
         }
-        val expected = decodeInputs.map { it.name }.toSet()
-        val actual = interpreter.getSignatureInputs("decode_step").toSet()
-        if (expected != actual) {
-            interpreter.close()
-            throw ArtifactError("decode_step inputs in the model ${actual.sorted()} differ from manifest.json ${expected.sorted()}")
+        for (variant in signatures.variants) {
+            val expected = variant.inputs.map { it.name }.toSet()
+            val actual = interpreter.getSignatureInputs(variant.name).toSet()
+            if (expected != actual) {
+                interpreter.close()
+                throw ArtifactError("${variant.name} inputs in the model ${actual.sorted()} differ from manifest.json ${expected.sorted()}")
+            }
         }
     }
 
@@ -78,26 +103,34 @@ class LiteRTStepModel(manifest: Manifest, model: ByteBuffer, numThreads: Int) : 
         encodeNanos = 0L
     }
 
-    override fun encode(sourceIds: Array<IntArray>): Map<String, Tensor> {
+    /** Encode [sourceIds] and return a decoding state over the core's buffers. */
+    override fun start(sourceIds: Array<IntArray>, maxSteps: Int): DecoderState =
+        BufferDecoderState(signatures, this, sourceIds)
+
+    override fun encode(sourceIds: Array<IntArray>): Map<String, TensorBuffer> {
         val start = System.nanoTime()
         // An int[batch][src] array: the interpreter resizes `source_ids` to its shape.
-        interpreter.runSignature(mapOf<String, Any>(sourceName to sourceIds), HashMap(), "encode")
+        interpreter.runSignature(mapOf<String, Any>(signatures.source.name to sourceIds), HashMap(), "encode")
         val outputs = readOutputs("encode")
         encodeNanos += System.nanoTime() - start
         return outputs
     }
 
-    override fun decodeStep(token: IntArray, step: Int, tensors: Map<String, Tensor>): Map<String, Tensor> {
+    override fun decode(signature: String, inputs: Map<String, TensorBuffer>): Map<String, TensorBuffer> {
         val start = System.nanoTime()
         val feeds = HashMap<String, Any>()
-        for (t in decoderTensors) {
-            val tensor = tensors[t.name] ?: throw ArtifactError("encode did not produce '${t.name}'")
-            feeds[t.name] = feed(t.name, tensor)
+        for ((name, tensor) in inputs) {
+            val current = interpreter.getInputTensorFromSignature(name, signature).shape()
+            feeds[name] = if (current.contentEquals(tensor.shape)) {
+                // Copied whole by one memcpy: a direct buffer in native (= little-endian) order,
+                // read from index 0 (its capacity must be the tensor's size).
+                tensor.buffer.duplicate().order(ByteOrder.nativeOrder()).also { it.clear() }
+            } else {
+                toJavaArray(tensor.toTensor()) // resizes the input to the buffer's new shape
+            }
         }
-        feeds[tokenName] = token // int[batch]: resized from the array's length
-        feeds[this.step.name] = feed(this.step.name, scalar(step, this.step))
-        interpreter.runSignature(feeds, HashMap(), "decode_step")
-        val outputs = readOutputs("decode_step")
+        interpreter.runSignature(feeds, HashMap(), signature)
+        val outputs = readOutputs(signature)
         decodeNanos += System.nanoTime() - start
         decodeSteps++
         return outputs
@@ -105,45 +138,20 @@ class LiteRTStepModel(manifest: Manifest, model: ByteBuffer, numThreads: Int) : 
 
     override fun close() = interpreter.close()
 
-    private fun readOutputs(signature: String): Map<String, Tensor> {
-        val out = LinkedHashMap<String, Tensor>()
+    /** Every output of [signature] as a read-only view of the interpreter's memory (valid until the next run). */
+    private fun readOutputs(signature: String): Map<String, TensorBuffer> {
+        val out = LinkedHashMap<String, TensorBuffer>()
         for (name in interpreter.getSignatureOutputs(signature)) {
             val tensor = interpreter.getOutputTensorFromSignature(name, signature)
-            val buffer = tensor.asReadOnlyBuffer()
-            buffer.rewind()
-            val bytes = ByteArray(buffer.remaining())
-            buffer.get(bytes)
-            out[name] = Tensor(dtypeOf(tensor.dataType()), tensor.shape(), bytes)
+            val view = tensor.asReadOnlyBuffer().order(ByteOrder.nativeOrder())
+            val dtype = dtypeOf(tensor.dataType())
+            val shape = tensor.shape()
+            if (shape.fold(1) { a, b -> a * b } * dtype.size != view.capacity()) {
+                throw ArtifactError("$signature output '$name': shape ${shape.toList()} does not match its ${view.capacity()} bytes")
+            }
+            out[name] = TensorBuffer(dtype, shape, view)
         }
         return out
-    }
-
-    /** A direct buffer if [name]'s current input shape fits [tensor], else a resizing Java array. */
-    private fun feed(name: String, tensor: Tensor): Any {
-        val current = interpreter.getInputTensorFromSignature(name, "decode_step").shape()
-        if (!current.contentEquals(tensor.shape)) return toJavaArray(tensor)
-        var buffer = buffers[name]
-        if (buffer == null || buffer.capacity() != tensor.data.size) {
-            buffer = ByteBuffer.allocateDirect(tensor.data.size).order(ByteOrder.nativeOrder())
-            buffers[name] = buffer
-        }
-        buffer!!.clear()
-        buffer.put(tensor.data)
-        buffer.rewind()
-        return buffer
-    }
-
-    private fun scalar(value: Int, info: TensorInfo): Tensor {
-        val dtype = DType.of(info.dtype)
-        val data = ByteArray(dtype.size)
-        val wrapped = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN)
-        when (dtype) {
-            DType.INT32 -> wrapped.putInt(value)
-            DType.INT64 -> wrapped.putLong(value.toLong())
-            DType.FLOAT32 -> wrapped.putFloat(value.toFloat())
-            else -> throw ArtifactError("unsupported dtype ${info.dtype} for the '${info.name}' input")
-        }
-        return Tensor(dtype, IntArray(info.shape.size) { 1 }, data)
     }
 
     companion object {

@@ -19,7 +19,8 @@ import java.util.concurrent.Executors
  * Text box, translate button, translation, ms per token, the model's recipe, and a chooser
  * when several converted models are bundled. Loading and decoding run on one background
  * thread (an interpreter must not be used from two threads at once); results and errors are
- * posted back to the main thread.
+ * posted back to the main thread. Greedy translations are shown as they grow, token by token
+ * (the core's `Translator.translateStream`); beam search shows the finished translations.
  */
 class MainActivity : Activity() {
     private val worker: ExecutorService = Executors.newSingleThreadExecutor()
@@ -145,10 +146,10 @@ class MainActivity : Activity() {
                 // One sentence per non-empty line, translated as a batch; blank lines are kept.
                 val lines = text.split("\n")
                 val sentences = lines.filter { it.isNotBlank() }
-                val translated = if (sentences.isEmpty()) {
-                    model.translator.translate(listOf(text), search.beamSize) // raises "empty input"
-                } else {
-                    model.translator.translate(sentences, search.beamSize)
+                val translated = when {
+                    sentences.isEmpty() -> model.translator.translate(listOf(text), search.beamSize) // raises "empty input"
+                    search.beamSize <= 1 -> streamLines(model, lines)
+                    else -> model.translator.translate(sentences, search.beamSize)
                 }
                 val totalMs = (System.nanoTime() - start) / 1e6
                 val iterator = translated.iterator()
@@ -169,6 +170,28 @@ class MainActivity : Activity() {
                 main.post { translationFailed("${e.javaClass.simpleName}: ${e.message}") }
             }
         }
+    }
+
+    /**
+     * Greedy: translate [lines] one by one on the worker thread, showing the output as each
+     * translation grows. Returns the translations of the non-blank lines.
+     */
+    private fun streamLines(model: BundledModel, lines: List<String>): List<String> {
+        val shown = ArrayList<String>() // the output so far, one entry per line ("" for blank ones)
+        val translations = ArrayList<String>()
+        for (line in lines) {
+            if (line.isBlank()) {
+                shown.add("")
+                continue
+            }
+            val translation = model.translator.translateStream(line) { partial ->
+                val text = (shown + partial).joinToString("\n")
+                main.post { output.text = text }
+            }
+            shown.add(translation)
+            translations.add(translation)
+        }
+        return translations
     }
 
     private fun translationFailed(message: String) {
