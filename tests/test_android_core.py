@@ -85,7 +85,15 @@ def test_token_goldens_match_python_tokenizer():
             assert detokenize_words(entry["words"]) == entry["joined"], entry["text"]
 
 
-DECODES = ["greedy", "greedy_stream", "beam4", "beam4_fairseq", "beam5_lp06", "beam3_max_steps", "beam3_max_steps_fairseq"]
+DECODES = [
+    "greedy",
+    "greedy_stream",
+    "beam4",
+    "beam4_fairseq",
+    "beam5_lp06",
+    "beam3_max_steps",
+    "beam3_max_steps_fairseq",
+]
 STOP_RULES = ["early", "fairseq"]
 
 

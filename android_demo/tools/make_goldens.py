@@ -327,7 +327,8 @@ class ReplayStepModel:
             kind = _kind(t)
             value = np.asarray(tensors[t.name])
             if kind == "append":
-                by_row = np.moveaxis(value, (t.batch_axis, t.time_axis), (0, 1)).reshape(rows, value.shape[t.time_axis], -1)
+                by_row = np.moveaxis(value, (t.batch_axis, t.time_axis), (0, 1))
+                by_row = by_row.reshape(rows, value.shape[t.time_axis], -1)
                 expected = np.zeros(by_row.shape[:2])
                 for position, made in enumerate(inputs["append"]):
                     expected[:, position] = marker(position, made)
@@ -432,7 +433,8 @@ def record_decode(manifest, name, sentences, beam_size, length_penalty, batch_si
     if beam_size == 1 and len(sentences) == 1:
         # The partial translations `translate_stream` yields; its decode is the recorded one.
         golden["stream"] = list(translator(real).translate_stream(sentences[0], max_steps))
-        replayed = list(translator(ReplayStepModel(golden, manifest.decoder_tensors())).translate_stream(sentences[0], max_steps))
+        replay = ReplayStepModel(golden, manifest.decoder_tensors())
+        replayed = list(translator(replay).translate_stream(sentences[0], max_steps))
         if golden["stream"] != replayed or golden["stream"][-1:] != golden["translations"]:
             raise SystemExit(f"{name}: translate_stream {golden['stream']} does not replay or end with the translation")
     for seed, noise in [(0, 0.0)] + ([(1, 1e-10), (2, 1e-10), (3, 1e-10)] if beam_size > 1 else []):
@@ -448,7 +450,9 @@ def record_decode(manifest, name, sentences, beam_size, length_penalty, batch_si
         other_penalty = 0.0 if length_penalty else 1.0
         changed = sum(a != b for a, b in zip(outputs, decode(real, other_penalty)))
         line += f"; with length penalty {other_penalty} instead, {changed} sentence(s) decode differently"
-    covered = covered_rules(golden, manifest.decoder_tensors(), kind, lambda replay, search: _translate_with(search, lambda: decode(replay)))
+    covered = covered_rules(
+        golden, manifest.decoder_tensors(), kind, lambda replay, search: _translate_with(search, lambda: decode(replay))
+    )
     line += f"; pins down: {covered}"
     return golden, line, covered
 
@@ -640,17 +644,20 @@ def main():
             print(line)
         greedy_rules = {rule for rule, spec in MUTATIONS.items() if "greedy" in spec[3]}
         if greedy_rules - covered["greedy"]:
-            raise SystemExit(f"no greedy golden pins down {sorted(greedy_rules - covered['greedy'])}; pick other sentences")
+            missing = sorted(greedy_rules - covered["greedy"])
+            raise SystemExit(f"no greedy golden pins down {missing}; pick other sentences")
         for stop in STOP_RULES:
             rules = {rule for rule, spec in MUTATIONS.items() if stop in spec[3]}
-            print(f"{stop}: beam rules no real-model golden depends on (the synthetic one must): {sorted(rules - covered[stop])}")
+            missing = sorted(rules - covered[stop])
+            print(f"{stop}: beam rules no real-model golden depends on (the synthetic one must): {missing}")
             for seed in range(200):  # the first small random model whose decode pins down every rule
                 golden, pinned = record_synthetic(seed, stop)
                 if set(pinned) == rules:
                     break
             else:
                 raise SystemExit(f"no synthetic seed pins down every beam search rule of stop={stop!r}")
-            (out / f"decode_synthetic_{stop}.json").write_text(json.dumps(golden, separators=(",", ":")), encoding="utf-8")
+            text = json.dumps(golden, separators=(",", ":"))
+            (out / f"decode_synthetic_{stop}.json").write_text(text, encoding="utf-8")
             print(f"synthetic {stop} (seed {seed}): {golden['output_ids']}; pins down: {pinned}")
     total = sum(f.stat().st_size for f in out.iterdir())
     print(f"wrote {out} ({total / 1024:.0f} KiB)")
