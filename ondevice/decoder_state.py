@@ -72,7 +72,7 @@ class ArrayDecoderState:
         self.tensors = {}
         for t in model.decoder_tensors:
             if t.role == "state" and t.time_axis is not None:
-                self.tensors[t.name] = append_buffer(t, self.batch_size, max_steps)
+                self.tensors[t.name] = append_buffer(t, self.batch_size, max_steps, np.dtype(t.dtype))
             else:
                 self.tensors[t.name] = encoded[t.name]
 

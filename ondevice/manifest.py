@@ -249,6 +249,8 @@ def _validate_decode_signatures(data):
                 continue
             if t.get("update") not in ("replace", "append"):
                 raise ArtifactError(f"manifest.json: {name} state {t['name']!r} needs update 'replace' or 'append'")
+            if t["update"] == "replace" and t.get("time_axis") is not None:
+                raise ArtifactError(f"manifest.json: {name} state {t['name']!r} is replaced but has a time_axis")
             if t["update"] == "append":
                 axis = t.get("time_axis")
                 if not isinstance(axis, int) or not 0 <= axis < len(t["shape"]) or axis == t.get("batch_axis"):

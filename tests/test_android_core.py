@@ -102,20 +102,25 @@ def _load_golden(name):
         return json.load(f)
 
 
-def _replay_translation(tools, golden, manifest, search=None):
-    """Translate a real-model golden's sentences through its replay; returns (texts, replay).
-
-    `search`: a namespace of mutated search functions (`tools.mutated_search`), or None."""
-    replay = tools.ReplayStepModel(golden, manifest.decoder_tensors())
-    translator = Translator(
+def _replay_translator(replay, manifest, batch_size):
+    """A `Translator` over a replayed step model with the golden manifest's vocabularies."""
+    return Translator(
         replay,
         WordPieceTokenizer.from_file(manifest.path("source_vocabulary")),
         WordPieceTokenizer.from_file(manifest.path("target_vocabulary")),
         manifest.special_tokens,
         manifest.max_source_length,
         manifest.max_target_length,
-        batch_size=golden["batch_size"],
+        batch_size=batch_size,
     )
+
+
+def _replay_translation(tools, golden, manifest, search=None):
+    """Translate a real-model golden's sentences through its replay; returns (texts, replay).
+
+    `search`: a namespace of mutated search functions (`tools.mutated_search`), or None."""
+    replay = tools.ReplayStepModel(golden, manifest.decoder_tensors())
+    translator = _replay_translator(replay, manifest, golden["batch_size"])
 
     def run():
         return translator.translate(
@@ -152,15 +157,7 @@ def test_stream_golden_replays_in_python():
     manifest = _golden_manifest()
     golden = _load_golden("greedy_stream")
     replay = tools.ReplayStepModel(golden, manifest.decoder_tensors())
-    translator = Translator(
-        replay,
-        WordPieceTokenizer.from_file(manifest.path("source_vocabulary")),
-        WordPieceTokenizer.from_file(manifest.path("target_vocabulary")),
-        manifest.special_tokens,
-        manifest.max_source_length,
-        manifest.max_target_length,
-        batch_size=1,
-    )
+    translator = _replay_translator(replay, manifest, 1)
     assert list(translator.translate_stream(golden["sentences"][0], golden["max_steps"])) == golden["stream"]
     assert replay.finished()
     assert golden["stream"][-1] == golden["translations"][0] and len(golden["stream"]) >= 3
