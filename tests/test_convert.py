@@ -41,6 +41,13 @@ def test_convert_recipe(convert_tiny, family, recipe):
         # XNNPACK has no int16x8 matmuls)
         if family != "lstm" and recipe in ("float32", "dynamic_int8", "int8"):
             assert data["xnnpack"][name]["partitions"] == 1, data["xnnpack"][name]
+        # the LSTM step: all but the token lookup is delegated, in two
+        # partitions because `h @ recurrent_kernel` can run before the lookup
+        if family == "lstm" and recipe in ("float32", "dynamic_int8"):
+            step = data["xnnpack"][name]
+            assert step["partitions"] <= 2 and set(step["builtin_ops"]) <= {"GATHER", "LESS", "ADD", "SELECT_V2"}, step
+    if family == "lstm" and recipe in ("float32", "dynamic_int8"):  # the unrolled encoder is one partition
+        assert data["xnnpack"]["encode"]["partitions"] == 1, data["xnnpack"]["encode"]
     assert data["quantization"]["recipe"] == recipe and data["family"] == variant_family(family)
     assert data["model_sha256"] == sha256_file(os.path.join(artifact, "model.tflite"))
     parity = data["parity"]

@@ -18,10 +18,14 @@ padded positions with the mask. The graph has no loop, so every recipe
 short sentences it dominates the decoding time (`zoo bench` profiles it).
 Computing the input half of the gates for all positions in one matmul
 before the loop (as cuDNN does) cut it from 5.5 to 3.7 ms (int8, batch 1,
-1 thread, median, measured side by side); a shorter `max_source_length` or
-the fused TFLite sequence-LSTM op would cut it further. Training keeps the fast `LSTM`
-layer (its `WHILE` loop, cuDNN on a GPU) over bucketed, unpadded batches; a test
-checks both encoders give the same memory.
+1 thread, median, measured side by side). Writing every op in the form the
+XNNPACK delegate takes (2-D matmuls, slices of at most 4 outputs, concats of
+at most 4 inputs, the mask as arithmetic rather than `where`) made the whole
+encoder one delegate partition (it was 104): 11.2 -> 9.2 ms, side by side
+on a loaded machine (dynamic int8, 1 thread); a shorter `max_source_length`
+would cut it further. Training keeps the fast `LSTM` layer (its `WHILE` loop,
+cuDNN on a GPU) over bucketed, unpadded batches; a test checks both encoders
+give the same memory.
 """
 
 import keras
@@ -93,6 +97,8 @@ class LSTMTranslator(keras.Model):
         self.max_source_length = max_source_length
         self.max_target_length = max_target_length
         self.memory_dim = 2 * encoder_units
+        # Width of the attention keys (and of the query they are scored with).
+        self.key_dim = self.memory_dim if attention == "luong_dot" else decoder_units
 
         self.source_embedding = keras.layers.Embedding(source_vocabulary_size, embedding_dim, name="source_embedding")
         self.encoder_layers = [
@@ -137,13 +143,11 @@ class LSTMTranslator(keras.Model):
         for cell in self.decoder_cells:
             cell.build((None, width))
             width = self.decoder_units
-        key_dim = self.memory_dim
         if self.key_projection is not None:
             self.key_projection.build((None, None, self.memory_dim))
-            key_dim = self.decoder_units
         if self.query_projection is not None:
             self.query_projection.build((None, None, self.decoder_units))
-        self.attention_layer.build([(None, 1, key_dim), (None, None, self.memory_dim), (None, None, key_dim)])
+        self.attention_layer.build([(None, 1, self.key_dim), (None, None, self.memory_dim), (None, None, self.key_dim)])
         self.attention_output.build((None, self.memory_dim + self.decoder_units))
         self.output_projection.build((None, self.decoder_units))
         self.built = True
@@ -153,6 +157,11 @@ class LSTMTranslator(keras.Model):
     def _memory_and_state(self, values, mask):
         """Memory tensors and the initial decoder state from encoder outputs.
 
+        The memory is laid out for the step: an additive `source_bias` (0 for
+        tokens, -1e9 for padding: Keras' `Attention` mask, as arithmetic) and,
+        for the dot-product scores, keys stored transposed `(batch, dim, src)`
+        so the step multiplies them as they are.
+
         Args:
             values: float tensor (batch, src, 2 * encoder_units).
             mask: bool tensor (batch, src).
@@ -161,15 +170,51 @@ class LSTMTranslator(keras.Model):
         count = ops.maximum(ops.sum(mask, axis=1, keepdims=True), 1.0)
         pooled = ops.sum(values * mask[:, :, None], axis=1) / count  # (batch, memory_dim)
         initial = ops.split(self.bridge(pooled), 2 * self.num_decoder_layers, axis=-1)
-        memory = {"source_mask": mask, "memory_values": values}
-        if self.key_projection is not None:
-            memory["memory_keys"] = self.key_projection(values)  # (batch, src, decoder_units)
+        keys = values  # (batch, src, key_dim)
+        if self.key_projection is not None:  # as a 2-D matmul, with static shapes on the device
+            flat = self.key_projection(ops.reshape(values, (-1, self.memory_dim)))
+            keys = ops.reshape(flat, (-1, ops.shape(values)[1], self.key_dim))
+        if self.attention != "bahdanau":
+            keys = ops.transpose(keys, (0, 2, 1))  # (batch, key_dim, src)
+        memory = {
+            "source_bias": (mask[:, None, :] - 1.0) * 1.0e9,  # (batch, 1, src)
+            "memory_values": values,
+            "memory_keys": keys,
+        }
         state = {}
         for i in range(self.num_decoder_layers):
             state[f"h_{i}"], state[f"c_{i}"] = initial[2 * i], initial[2 * i + 1]  # (batch, decoder_units)
         if self.input_feeding:
             state["attention_vector"] = ops.zeros_like(initial[0])
         return memory, state
+
+    def _attend(self, query, memory):
+        """Global attention of one decoder position over the source.
+
+        The math of the Keras `Attention` (dot) and `AdditiveAttention`
+        layers, whose weights it reads, written as plain matmuls, an additive
+        mask and a softmax, on 3-D tensors without slicing.
+
+        Args:
+            query: float tensor (batch, decoder_units).
+            memory: dict of memory tensors (see `decoder_tensor_specs`).
+
+        Returns:
+            Float tensor (batch, memory_dim), the context vector.
+        """
+        keys = memory["memory_keys"]
+        if self.query_projection is not None:
+            query = self.query_projection(query)
+        query = ops.reshape(query, (-1, 1, self.key_dim))  # (batch, 1, key_dim)
+        if self.attention == "bahdanau":
+            hidden = ops.tanh(query + keys)  # (batch, src, key_dim)
+            scale = ops.reshape(self.attention_layer.scale, (self.key_dim, 1))
+            scores = ops.reshape(ops.matmul(hidden, scale), (-1, 1, ops.shape(keys)[1]))  # (batch, 1, src)
+        else:
+            scores = ops.matmul(query, keys)  # (batch, 1, src); keys (batch, key_dim, src)
+        weights = ops.softmax(scores + memory["source_bias"], axis=-1)  # (batch, 1, src)
+        context = ops.matmul(weights, memory["memory_values"])  # (batch, 1, memory_dim)
+        return ops.reshape(context, (-1, self.memory_dim))
 
     def _step(self, embedded, memory, state):
         """One decoder step: LSTM cells, attention, attentional vector.
@@ -189,14 +234,8 @@ class LSTMTranslator(keras.Model):
         for i, cell in enumerate(self.decoder_cells):
             x, (h, c) = cell(x, [state[f"h_{i}"], state[f"c_{i}"]])
             next_state[f"h_{i}"], next_state[f"c_{i}"] = h, c
-        query = x[:, None, :]  # (batch, 1, decoder_units)
-        if self.query_projection is not None:
-            query = self.query_projection(query)
-        values = memory["memory_values"]  # (batch, src, memory_dim)
-        keys = memory.get("memory_keys", values)
-        source_mask = ops.greater(memory["source_mask"], 0.5)
-        context = self.attention_layer([query, values, keys], mask=[None, source_mask])  # (batch, 1, memory_dim)
-        attentional = self.attention_output(ops.concatenate([context[:, 0, :], x], axis=-1))
+        context = self._attend(x, memory)
+        attentional = self.attention_output(ops.concatenate([context, x], axis=-1))
         if self.input_feeding:
             next_state["attention_vector"] = attentional
         return attentional, next_state
@@ -237,12 +276,12 @@ class LSTMTranslator(keras.Model):
     def decoder_tensor_specs(self):
         """The tensors `encode` hands to `decode_step` (see `zoo.step_model`)."""
         source = self.max_source_length
+        keys = (source, self.key_dim) if self.attention == "bahdanau" else (self.key_dim, source)
         specs = [
-            DecoderTensor("source_mask", (None, source), "float32", MEMORY),
+            DecoderTensor("source_bias", (None, 1, source), "float32", MEMORY),
             DecoderTensor("memory_values", (None, source, self.memory_dim), "float32", MEMORY),
+            DecoderTensor("memory_keys", (None, *keys), "float32", MEMORY),
         ]
-        if self.key_projection is not None:
-            specs.append(DecoderTensor("memory_keys", (None, source, self.decoder_units), "float32", MEMORY))
         for i in range(self.num_decoder_layers):
             specs.append(DecoderTensor(f"h_{i}", (None, self.decoder_units), "float32", STATE))
             specs.append(DecoderTensor(f"c_{i}", (None, self.decoder_units), "float32", STATE))
@@ -257,7 +296,11 @@ class LSTMTranslator(keras.Model):
         matmul before the loop (as cuDNN does), so each step only multiplies
         the recurrent kernel: the input kernel is read once per sentence
         instead of once per position. The gate math is `LSTMCell`'s
-        (gates i, f, c, o).
+        (gates i, f, c, o). Written for the device's delegate: plain slices
+        and reshapes (no shrinking slices, no `where`: the mask is applied as
+        `keep * new + (1 - keep) * old`, exact for keep in {0, 1}), no zero
+        initial state (the first position skips the terms it would zero), and
+        outputs concatenated a few at a time.
 
         Args:
             cell: the `LSTMCell` of one direction of a trained encoder layer.
@@ -269,23 +312,32 @@ class LSTMTranslator(keras.Model):
             Float tensor (batch, max_source_length, units). Padded positions
             keep the state of the last real token (as the Keras layer does).
         """
-        x_gates = ops.matmul(x, cell.kernel)  # (batch, time, 4 * units)
+        units, time = cell.units, self.max_source_length
+        x_gates = ops.matmul(ops.reshape(x, (-1, x.shape[-1])), cell.kernel)  # (batch * time, 4 * units)
         if cell.use_bias:
             x_gates = x_gates + cell.bias
-        is_token = ops.greater(mask, 0.5)  # (batch, time)
-        h = c = ops.zeros((ops.shape(x)[0], cell.units), dtype=x.dtype)
-        outputs = [None] * self.max_source_length
-        positions = range(self.max_source_length)
-        for t in reversed(positions) if reverse else positions:
-            keep = is_token[:, t : t + 1]  # (batch, 1)
-            z = x_gates[:, t, :] + ops.matmul(h, cell.recurrent_kernel)  # (batch, 4 * units)
+        x_gates = ops.reshape(x_gates, (-1, time, 4 * units))
+        sigmoid, tanh = cell.recurrent_activation, cell.activation
+        h = c = None  # zero state
+        outputs = [None] * time
+        for t in reversed(range(time)) if reverse else range(time):
+            keep = mask[:, t : t + 1]  # (batch, 1)
+            z = ops.reshape(x_gates[:, t : t + 1, :], (-1, 4 * units))  # (batch, 4 * units)
+            if h is not None:
+                z = z + ops.matmul(h, cell.recurrent_kernel)
             z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
-            c_new = cell.recurrent_activation(z_f) * c + cell.recurrent_activation(z_i) * cell.activation(z_c)
-            h_new = cell.recurrent_activation(z_o) * cell.activation(c_new)
-            h = ops.where(keep, h_new, h)
-            c = ops.where(keep, c_new, c)
-            outputs[t] = h
-        return ops.stack(outputs, axis=1)
+            c_new = sigmoid(z_i) * tanh(z_c)
+            if c is not None:
+                c_new = sigmoid(z_f) * c + c_new
+            h_new = sigmoid(z_o) * tanh(c_new)
+            if h is None:
+                h, c = keep * h_new, keep * c_new
+            else:
+                h, c = keep * h_new + (1.0 - keep) * h, keep * c_new + (1.0 - keep) * c
+            outputs[t] = ops.reshape(h, (-1, 1, units))
+        while len(outputs) > 1:  # at most 4 at a time
+            outputs = [ops.concatenate(outputs[i : i + 4], axis=1) for i in range(0, len(outputs), 4)]
+        return outputs[0]  # (batch, time, units)
 
     def encode(self, source_ids):
         """Run the encoder once.
@@ -295,13 +347,15 @@ class LSTMTranslator(keras.Model):
                 `max_source_length`.
 
         Returns:
-            Dict with the memory (`source_mask` (batch, max_source_length),
-            `memory_values`, and `memory_keys` unless `luong_dot`) and the
-            initial state (`h_i`, `c_i`, `attention_vector`).
+            Dict with the memory (`source_bias` (batch, 1, max_source_length),
+            `memory_values`, `memory_keys`) and the initial state (`h_i`,
+            `c_i`, `attention_vector`).
         """
         batch, length = ops.shape(source_ids)[0], ops.shape(source_ids)[1]
-        padding = ops.zeros((batch, self.max_source_length - length), dtype=source_ids.dtype)
-        source_ids = ops.reshape(ops.concatenate([source_ids, padding], axis=1), (-1, self.max_source_length))
+        if length != self.max_source_length:  # the device graph gets the full length already
+            padding = ops.zeros((batch, self.max_source_length - length), dtype=source_ids.dtype)
+            source_ids = ops.concatenate([source_ids, padding], axis=1)
+        source_ids = ops.reshape(source_ids, (-1, self.max_source_length))
         mask = ops.not_equal(source_ids, 0)  # (batch, max_source_length)
         float_mask = ops.cast(mask, "float32")
         x = self.source_embedding(source_ids)
