@@ -205,6 +205,26 @@ def translation_section(bench, family, run_info):
                 )
             )
     stages.append(("latency summary", latency_summary, None))
+
+    def op_profile(recipe):
+        """Per-op time of what remains: `decode_step`'s shortest cache variant
+        at batch 1 (greedy), `beam` rows (beam search, one sentence) and the
+        large batch, and `encode` at batch 1 and the large batch, all over a
+        source of the latency sample's mean length."""
+        from ondevice.manifest import load_manifest
+
+        artifact = bench.artifact(family, recipe)
+        manifest = load_manifest(artifact)
+        step = manifest.decode_signatures[0]
+        length = max(1, round(sum(map(len, state["sample"])) / len(state["sample"])))
+        beam = max(o["beams"])
+        cases = [{"signature": step, "batch": b, "seq_len": length} for b in sorted({1, beam, o["batch_size"]})]
+        cases += [{"signature": "encode", "batch": b, "seq_len": length} for b in sorted({1, o["batch_size"]})]
+        spec = {"kind": "op_profile", "path": manifest.path("model_file"), "threads": 1, "runs": 5 if o["quick"] else 50, "cases": cases}
+        res.setdefault("op_profile", {})[recipe] = run_worker(spec, bench.log_path)
+
+    for recipe in [r for r in ("float32", "dynamic_int8", "int8") if r in bench.recipes]:
+        stages.append((f"op profile {recipe}", lambda r=recipe: op_profile(r), ("op_profile", recipe)))
     if "throughput" not in o["skip"]:
         for pipeline in ("bucketed", "padded"):
             for jit in (False,) if "jit" in o["skip"] else (False, True):

@@ -10,6 +10,7 @@ Spec kinds:
         `ctranslate2`), `path`, `compute_type`, `threads`, `sentences`
         (source id lists), `beams`, `batch_size`, `warmup`.
     `vae`: see `measure_vae`.
+    `op_profile`: see `measure_op_profile`.
     `train`: see `bench.throughput.measure_training`.
 """
 
@@ -283,6 +284,36 @@ def measure_vae(spec):
     return result
 
 
+def measure_op_profile(spec):
+    """Per-operator times of signatures of a `.tflite` file (`bench.op_profile`).
+
+    Spec: `path` (the `.tflite` file), `threads`, `runs`, and `cases`: a list
+    of `{"signature", "batch", "seq_len"}`; placeholder inputs (token 1,
+    step 0, zero memory and caches) of that batch and source length.
+
+    Returns:
+        `{"cases": [...]}`, each case with `total_ms`, `invoke_ms`,
+        `profiled_ms`, `unattributed_ms` and `by_op` (op type, source, ms,
+        count), slowest first.
+    """
+    from bench.op_profile import default_inputs, profile_signature, signature_input_details
+
+    cases = []
+    for case in spec["cases"]:
+        details = signature_input_details(spec["path"], case["signature"])
+        inputs = default_inputs(details, batch=case["batch"], seq_len=case["seq_len"])
+        result = profile_signature(spec["path"], case["signature"], inputs, runs=spec["runs"], num_threads=spec["threads"])
+        keys = ("total_ms", "total_ms_median", "invoke_ms", "profiled_ms", "unattributed_ms")
+        cases.append(
+            {
+                **case,
+                **{k: result.get(k) for k in keys},
+                "by_op": [{k: r.get(k) for k in ("op", "source", "ms", "count")} for r in result["by_op"]],
+            }
+        )
+    return {"cases": cases}
+
+
 def peak_rss_mb():
     """This process's peak resident set size (`VmHWM`), in MiB.
 
@@ -320,6 +351,8 @@ def main(argv=None):
     try:
         if spec["kind"] == "decode":
             result = measure_decode(spec)
+        elif spec["kind"] == "op_profile":
+            result = measure_op_profile(spec)
         elif spec["kind"] == "vae":
             if spec["decoder"] == "keras":
                 _tensorflow(spec.get("threads", 1))

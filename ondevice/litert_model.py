@@ -232,8 +232,9 @@ class LiteRTDecoderState:
 
     The batch of the buffers (the *physical* batch) can be larger than the
     number of rows still decoded: rows that leave are compacted to the
-    front, and the buffers are re-allocated for fewer rows only when at most
-    half of them are still in use (re-allocation re-plans the subgraph).
+    front, and the buffers are re-allocated for fewer rows only when that
+    saves at least 4 rows or half of them (re-allocation re-plans the
+    subgraph and copies the memory).
     """
 
     def __init__(self, model, source_ids):
@@ -340,24 +341,31 @@ class LiteRTDecoderState:
         n = len(rows)
         if n == self.batch_size and np.array_equal(rows, np.arange(n)) and np.array_equal(memory_rows, rows):
             return
-        if n > self._physical or 0 < n <= self._physical // 2:
+        # Re-allocating re-plans the subgraph and copies the memory, so it is
+        # done only when it saves at least 4 rows (XNNPACK's matmul kernels
+        # compute rows in tiles of 4 on x86 and Arm) or half of them.
+        if n > self._physical or 0 < n <= self._physical - min(4, self._physical // 2):
             self._bind(self._variant, n, self._snapshot(rows, memory_rows))
         else:
+            # In place: only the rows that change are copied (beam search
+            # mostly keeps a beam where it is), the filled part of caches only.
             views = self._subgraph.input_views
-            if not np.array_equal(memory_rows, np.arange(n)):
-                for t in self._memory:
+            moved = np.flatnonzero(memory_rows != np.arange(n))
+            for t in self._memory if moved.size else ():
+                view = views[t.name]
+                view[_rows(t.batch_axis, moved, view.ndim)] = view[_rows(t.batch_axis, memory_rows[moved], view.ndim)]
+            moved = np.flatnonzero(rows != np.arange(n))
+            if moved.size:
+                sources = rows[moved]
+                for t in self._replace:
                     view = views[t.name]
-                    view[_rows(t.batch_axis, slice(0, n), view.ndim)] = np.take(view, memory_rows, axis=t.batch_axis)
-            for t in self._replace:
-                view = views[t.name]
-                view[_rows(t.batch_axis, slice(0, n), view.ndim)] = np.take(view, rows, axis=t.batch_axis)
-            for t in self._append:
-                view = views[t.name]
-                used = time_index(t, slice(0, self.length), view.ndim)
-                moved = np.take(view[used], rows, axis=t.batch_axis)
-                target = list(used)
-                target[t.batch_axis] = slice(0, n)
-                view[tuple(target)] = moved
+                    view[_rows(t.batch_axis, moved, view.ndim)] = view[_rows(t.batch_axis, sources, view.ndim)]
+                for t in self._append:
+                    view = views[t.name]
+                    used = list(time_index(t, slice(0, self.length), view.ndim))
+                    target, source = list(used), used
+                    target[t.batch_axis], source[t.batch_axis] = moved, sources
+                    view[tuple(target)] = view[tuple(source)]  # the right side is a copy: overlaps are safe
         self.batch_size = n
 
 

@@ -22,9 +22,12 @@ BEAM_STOP_RULES = ("early", "fairseq")
 
 
 def log_softmax(logits):
-    logits = logits.astype(np.float64)
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    """Log-softmax over the last axis in float64 (the Kotlin core computes the
+    very same values: same operations, numpy's pairwise summation)."""
+    x = logits.astype(np.float64)  # a copy, modified in place below
+    x -= x.max(axis=-1, keepdims=True)
+    x -= np.log(np.exp(x).sum(axis=-1, keepdims=True))
+    return x
 
 
 def greedy_search(model, source_ids, start_id, end_id, max_steps):
@@ -90,15 +93,27 @@ def generate_tokens(model, source_ids, start_id, end_id, max_steps, choose):
         state.close()
 
 
-def _top_candidates(candidates, n):
+def _top_candidates(candidates, n, block=None):
     """Indices of the `n` best entries of each row, best first; exact ties go
     to the lower index, so every runtime (the Kotlin core too) picks the same
     hypotheses. A partition plus a sort of the few survivors, not a full sort
-    of beam x vocabulary on every step."""
-    kth = np.partition(candidates, -n, axis=1)[:, -n]  # (batch,) the n-th best score
-    top = np.empty((candidates.shape[0], n), np.int64)
+    of beam x vocabulary on every step.
+
+    With `block` (the vocabulary size when a row is `beams x vocabulary`),
+    the partition runs over the first block only: its `n`-th best score is
+    a lower bound of the row's, so one comparison over the row keeps every
+    entry that can be among the best `n` (and a few more), and only those
+    are sorted. The result is the same; the partition is `beams` times
+    smaller.
+    """
+    rows = candidates.shape[0]
+    if block is not None and n <= block:
+        bound = np.partition(candidates[:, :block], -n, axis=1)[:, -n]  # (rows,) <= each row's n-th best
+    else:
+        bound = np.partition(candidates, -n, axis=1)[:, -n]  # (rows,) the n-th best score
+    top = np.empty((rows, n), np.int64)
     for b, row in enumerate(candidates):
-        index = np.flatnonzero(row >= kth[b])
+        index = np.flatnonzero(row >= bound[b])
         top[b] = index[np.lexsort((index, -row[index]))[:n]]
     return top
 
@@ -175,7 +190,7 @@ def _beam_search(state, batch, k, start_id, end_id, max_steps, length_penalty, s
         log_probs = log_softmax(state.step(token)).reshape(n, k, -1)
         vocab = log_probs.shape[-1]
         candidates = (scores[:, :, None] + log_probs).reshape(n, k * vocab)
-        top = _top_candidates(candidates, min(2 * k, k * vocab))  # (n, 2k), best first
+        top = _top_candidates(candidates, min(2 * k, k * vocab), block=vocab)  # (n, 2k), best first
 
         new_scores = np.full((n, k), -np.inf)
         new_tokens = np.zeros((n, k), np.int32)

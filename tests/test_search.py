@@ -143,3 +143,5 @@ def test_top_candidates_equal_a_full_stable_sort_with_ties():
         candidates[0, :5] = -np.inf
         expected = np.argsort(-candidates, axis=1, kind="stable")[:, :10]
         np.testing.assert_array_equal(_top_candidates(candidates, 10), expected)
+        # A row of 5 beams x 10 tokens: the bound from the first beam gives the same result.
+        np.testing.assert_array_equal(_top_candidates(candidates, 10, block=10), expected)

@@ -55,6 +55,7 @@ def _train(args):
         overrides=overrides,
         max_train_pairs=args.max_train_pairs,
         strategy=args.strategy,
+        verbose=1 if sys.stdout.isatty() else 2,  # a bar on a terminal, one line per epoch in a log file
     )
     print(f"trained model written to {args.out}")
 

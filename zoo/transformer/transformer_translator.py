@@ -145,16 +145,62 @@ class TransformerTranslator(keras.Model):
             specs.append(DecoderTensor(f"self_value_{i}", (None, heads, None, dim), "float32", STATE, time_axis=2))
         return specs
 
-    def _split_heads(self, x, transpose=False):
-        """(batch, time, hidden) -> (batch, heads, time, dim), or
-        (batch, heads, dim, time) with `transpose` (keys)."""
-        batch, time = ops.shape(x)[0], ops.shape(x)[1]
-        x = ops.reshape(x, (batch, time, self.num_heads, self.head_dim))
-        return ops.transpose(x, (0, 2, 3, 1) if transpose else (0, 2, 1, 3))
+    def _heads(self, x, offset=0):
+        """Slices of the last axis of `x` (batch, time, channels), one per
+        head: `num_heads` tensors (batch, time, head_dim) starting at
+        channel `offset`. Static slices, not a reshape: with both batch and
+        time dynamic, a reshape to (batch, time, heads, dim) needs the shape
+        at run time, which the device's delegate does not take."""
+        dim = self.head_dim
+        return [x[:, :, offset + h * dim : offset + (h + 1) * dim] for h in range(self.num_heads)]
+
+    @staticmethod
+    def _project(x, kernel, bias):
+        """(batch, time, in) @ (in, out) + bias as one einsum: it converts to a
+        single fully-connected op, where `matmul` of a 3-D by a 2-D tensor
+        becomes a `tensordot` that reshapes by run-time shapes."""
+        return ops.einsum("bti,io->bto", x, kernel) + bias
+
+    @staticmethod
+    def _concatenate(tensors, axis):
+        """`ops.concatenate` in groups of at most 4 inputs (the most the
+        device's delegate concatenates in one op)."""
+        while len(tensors) > 1:
+            tensors = [ops.concatenate(tensors[i : i + 4], axis=axis) if len(tensors[i : i + 4]) > 1 else tensors[i] for i in range(0, len(tensors), 4)]
+        return tensors[0]
+
+    def _encoder_self_attention(self, x, layer, source_bias):
+        """Multi-head self-attention over the source, head by head.
+
+        Args:
+            x: float (batch, src, hidden), normalized.
+            layer: the keras-hub `TransformerEncoder`.
+            source_bias: float (batch, 1, src), 0 for tokens, -1e9 for padding.
+
+        Returns:
+            float (batch, src, hidden).
+        """
+        hidden = self.hidden_dim
+        query, key, value, output = self._attention_weights(layer._self_attention_layer)
+        qkv_kernel = ops.concatenate([query[0], key[0], value[0]], axis=1)  # (hidden, 3 * hidden)
+        qkv_bias = ops.concatenate([query[1], key[1], value[1]], axis=0)
+        qkv = self._project(x, qkv_kernel, qkv_bias)  # (batch, src, 3 * hidden)
+        contexts = []
+        for q, k, v in zip(self._heads(qkv), self._heads(qkv, hidden), self._heads(qkv, 2 * hidden)):
+            scores = ops.matmul(q, ops.transpose(k, (0, 2, 1))) + source_bias  # (batch, src, src)
+            contexts.append(ops.matmul(ops.softmax(scores, axis=-1), v))  # (batch, src, dim)
+        context = self._concatenate(contexts, axis=-1)  # (batch, src, hidden)
+        return self._project(context, output[0], output[1])
 
     def encode(self, source_ids):
         """Run the encoder once and precompute every decoder layer's
         cross-attention keys and values in the layout `decode_step` reads.
+
+        The same computation as `call()`'s encoder, written for the device
+        like `decode_step`: Q/K/V in one matmul with the scale folded into Q,
+        attention head by head over static channel slices, an additive
+        padding bias instead of a boolean mask, position embeddings added
+        without materializing a (batch, src, hidden) broadcast.
 
         Args:
             source_ids: int tensor (batch, src), 0-padded.
@@ -164,13 +210,26 @@ class TransformerTranslator(keras.Model):
             for padding; `cross_key_{i}` (batch, heads, head_dim, src) and
             `cross_value_{i}` (batch, heads, src, head_dim).
         """
-        memory, source_mask = self._encode_sequence(source_ids, training=False)  # (batch, src, hidden)
-        padding = 1.0 - ops.cast(source_mask, memory.dtype)
-        outputs = {"source_bias": ops.expand_dims(ops.expand_dims(padding * -1e9, 1), 1)}  # (batch, 1, 1, src)
+        embedding = self.encoder_embedding
+        source_length = ops.shape(source_ids)[1]
+        positions = embedding.position_embedding.position_embeddings[:source_length]  # (src, hidden)
+        x = embedding.token_embedding(source_ids) + positions  # (batch, src, hidden)
+        padding = 1.0 - ops.cast(ops.not_equal(source_ids, 0), x.dtype)
+        source_bias = ops.expand_dims(padding * -1e9, 1)  # (batch, 1, src)
+        for layer in self.encoder_layers:
+            x = x + self._encoder_self_attention(layer._self_attention_layer_norm(x), layer, source_bias)
+            inner, outer = layer._feedforward_intermediate_dense, layer._feedforward_output_dense
+            hidden = inner.activation(self._project(layer._feedforward_layer_norm(x), inner.kernel, inner.bias))
+            x = x + self._project(hidden, outer.kernel, outer.bias)  # (batch, src, hidden)
+        memory = self.encoder_norm(x)  # (batch, src, hidden)
+        outputs = {"source_bias": ops.expand_dims(source_bias, 1)}  # (batch, 1, 1, src)
         for i, layer in enumerate(self.decoder_layers):
-            attention = layer._cross_attention_layer
-            outputs[f"cross_key_{i}"] = self._split_heads(attention._key_dense(memory), transpose=True)
-            outputs[f"cross_value_{i}"] = self._split_heads(attention._value_dense(memory))
+            _, key, value, _ = self._attention_weights(layer._cross_attention_layer)
+            keys = self._heads(self._project(memory, key[0], key[1]))  # heads x (batch, src, dim)
+            values = self._heads(self._project(memory, value[0], value[1]))
+            keys = [ops.expand_dims(ops.transpose(k, (0, 2, 1)), 1) for k in keys]  # heads x (batch, 1, dim, src)
+            outputs[f"cross_key_{i}"] = self._concatenate(keys, axis=1)  # (batch, heads, dim, src)
+            outputs[f"cross_value_{i}"] = self._concatenate([ops.expand_dims(v, 1) for v in values], axis=1)
         return outputs
 
     def _attention_weights(self, attention):
