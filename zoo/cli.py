@@ -68,7 +68,7 @@ def _eval(args):
     from zoo.evaluation import evaluate
 
     beams = sorted({1, args.beam})
-    results = evaluate(args.path, args.data, args.split, beams, args.max_sentences, args.length_penalty)
+    results = evaluate(args.path, args.data, args.split, beams, args.max_sentences, args.length_penalty, args.beam_stop)
     for r in results:
         name = "greedy" if r["beam"] == 1 else f"beam {r['beam']}"
         print(
@@ -191,6 +191,7 @@ def build_parser():
     p.add_argument("--beam", type=int, default=5)
     p.add_argument("--length-penalty", type=float, default=1.0)
     p.add_argument("--max-sentences", type=int, default=None)
+    p.add_argument("--beam-stop", choices=("early", "fairseq"), default="early", help="beam search stop rule (see translate)")
     p.set_defaults(func=_eval)
 
     p = sub.add_parser("convert", help="convert a run to a verified split-signature .tflite")

@@ -46,7 +46,7 @@ def bleu(hypotheses, references):
     }
 
 
-def evaluate(path, data=None, split="test", beams=(1, 5), max_sentences=None, length_penalty=1.0):
+def evaluate(path, data=None, split="test", beams=(1, 5), max_sentences=None, length_penalty=1.0, beam_stop="early"):
     """BLEU of greedy and beam search on a data split.
 
     Args:
@@ -57,6 +57,8 @@ def evaluate(path, data=None, split="test", beams=(1, 5), max_sentences=None, le
         beams: tuple of beam sizes (1 = greedy).
         max_sentences: int or None. Only the first N pairs.
         length_penalty: float. Beam-search length normalization exponent.
+        beam_stop: str. Beam-search stop rule, `early` or `fairseq`
+            (see `ondevice.search.beam_search`).
 
     Returns:
         A list of dicts, one per beam size: beam, BLEU cased/lowercased,
@@ -71,7 +73,9 @@ def evaluate(path, data=None, split="test", beams=(1, 5), max_sentences=None, le
     results = []
     for beam in beams:
         start = time.time()
-        hypotheses = translator.translate(sources, beam_size=beam, length_penalty=length_penalty, truncate=True)
+        hypotheses = translator.translate(
+            sources, beam_size=beam, length_penalty=length_penalty, truncate=True, beam_stop=beam_stop
+        )
         results.append(
             {
                 "beam": beam,
