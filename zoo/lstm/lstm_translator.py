@@ -31,6 +31,7 @@ give the same memory.
 import keras
 from keras import ops
 
+from zoo.graph_ops import concatenate
 from zoo.lstm.lstm_config import ATTENTION_TYPES
 from zoo.step_model import MEMORY, STATE, DecoderTensor
 
@@ -335,9 +336,7 @@ class LSTMTranslator(keras.Model):
             else:
                 h, c = keep * h_new + (1.0 - keep) * h, keep * c_new + (1.0 - keep) * c
             outputs[t] = ops.reshape(h, (-1, 1, units))
-        while len(outputs) > 1:  # at most 4 at a time
-            outputs = [ops.concatenate(outputs[i : i + 4], axis=1) for i in range(0, len(outputs), 4)]
-        return outputs[0]  # (batch, time, units)
+        return concatenate(outputs, axis=1)  # (batch, time, units)
 
     def encode(self, source_ids):
         """Run the encoder once.

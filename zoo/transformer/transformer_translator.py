@@ -4,6 +4,7 @@ import keras
 import keras_hub
 from keras import ops
 
+from zoo.graph_ops import concatenate
 from zoo.step_model import MEMORY, STATE, DecoderTensor
 
 
@@ -161,14 +162,6 @@ class TransformerTranslator(keras.Model):
         becomes a `tensordot` that reshapes by run-time shapes."""
         return ops.einsum("bti,io->bto", x, kernel) + bias
 
-    @staticmethod
-    def _concatenate(tensors, axis):
-        """`ops.concatenate` in groups of at most 4 inputs (the most the
-        device's delegate concatenates in one op)."""
-        while len(tensors) > 1:
-            tensors = [ops.concatenate(tensors[i : i + 4], axis=axis) if len(tensors[i : i + 4]) > 1 else tensors[i] for i in range(0, len(tensors), 4)]
-        return tensors[0]
-
     def _encoder_self_attention(self, x, layer, source_bias):
         """Multi-head self-attention over the source, head by head.
 
@@ -181,15 +174,13 @@ class TransformerTranslator(keras.Model):
             float (batch, src, hidden).
         """
         hidden = self.hidden_dim
-        query, key, value, output = self._attention_weights(layer._self_attention_layer)
-        qkv_kernel = ops.concatenate([query[0], key[0], value[0]], axis=1)  # (hidden, 3 * hidden)
-        qkv_bias = ops.concatenate([query[1], key[1], value[1]], axis=0)
+        (qkv_kernel, qkv_bias), output = self._fused_qkv(layer._self_attention_layer)
         qkv = self._project(x, qkv_kernel, qkv_bias)  # (batch, src, 3 * hidden)
         contexts = []
         for q, k, v in zip(self._heads(qkv), self._heads(qkv, hidden), self._heads(qkv, 2 * hidden)):
             scores = ops.matmul(q, ops.transpose(k, (0, 2, 1))) + source_bias  # (batch, src, src)
             contexts.append(ops.matmul(ops.softmax(scores, axis=-1), v))  # (batch, src, dim)
-        context = self._concatenate(contexts, axis=-1)  # (batch, src, hidden)
+        context = concatenate(contexts, axis=-1)  # (batch, src, hidden)
         return self._project(context, output[0], output[1])
 
     def encode(self, source_ids):
@@ -228,8 +219,8 @@ class TransformerTranslator(keras.Model):
             keys = self._heads(self._project(memory, key[0], key[1]))  # heads x (batch, src, dim)
             values = self._heads(self._project(memory, value[0], value[1]))
             keys = [ops.expand_dims(ops.transpose(k, (0, 2, 1)), 1) for k in keys]  # heads x (batch, 1, dim, src)
-            outputs[f"cross_key_{i}"] = self._concatenate(keys, axis=1)  # (batch, heads, dim, src)
-            outputs[f"cross_value_{i}"] = self._concatenate([ops.expand_dims(v, 1) for v in values], axis=1)
+            outputs[f"cross_key_{i}"] = concatenate(keys, axis=1)  # (batch, heads, dim, src)
+            outputs[f"cross_value_{i}"] = concatenate([ops.expand_dims(v, 1) for v in values], axis=1)
         return outputs
 
     def _attention_weights(self, attention):
@@ -243,6 +234,14 @@ class TransformerTranslator(keras.Model):
         query, key, value = dense(attention._query_dense, scale), dense(attention._key_dense), dense(attention._value_dense)
         output = (ops.reshape(attention._output_dense.kernel, (hidden, hidden)), attention._output_dense.bias)
         return query, key, value, output
+
+    def _fused_qkv(self, attention):
+        """Self-attention Q/K/V as one matmul: `((kernel (hidden, 3 * hidden),
+        bias (3 * hidden,)), output)`, Q scaled as in `_attention_weights`."""
+        query, key, value, output = self._attention_weights(attention)
+        kernel = ops.concatenate([query[0], key[0], value[0]], axis=1)
+        bias = ops.concatenate([query[1], key[1], value[1]], axis=0)
+        return (kernel, bias), output
 
     def _self_attention(self, x, layer, key_cache, value_cache, cache_bias):
         """Attend from one position over the cached positions and itself.
@@ -259,9 +258,7 @@ class TransformerTranslator(keras.Model):
             new_value (batch, heads, 1, dim))`.
         """
         heads, dim = self.num_heads, self.head_dim
-        query, key, value, output = self._attention_weights(layer._self_attention_layer)
-        qkv_kernel = ops.concatenate([query[0], key[0], value[0]], axis=1)  # (hidden, 3 * hidden)
-        qkv_bias = ops.concatenate([query[1], key[1], value[1]], axis=0)
+        (qkv_kernel, qkv_bias), output = self._fused_qkv(layer._self_attention_layer)
         qkv = ops.matmul(x, qkv_kernel) + qkv_bias  # (batch, 3 * hidden)
         q, k, v = ops.split(qkv, 3, axis=-1)
         # Reshapes use -1 for the batch: every shape stays static once the
