@@ -19,6 +19,7 @@ from zoo.datasets.pipeline import make_dataset
 from zoo.families import get_family
 from zoo.losses import MaskedSequenceLoss, masked_accuracy
 from zoo.text_tokenizer import END_ID, START_ID, make_tokenizer, read_vocabulary
+from zoo.training import vocabulary_files
 
 
 def padded_dataset(pairs, source_tokenizer, target_tokenizer, batch_size, max_source_length, max_target_length, seed=0):
@@ -89,7 +90,7 @@ def measure_training(spec):
         run_info = json.load(f)
     family = get_family(run_info["family"])
     config = family.config_from_dict(run_info["config"])
-    vocabs = [read_vocabulary(os.path.join(spec["run"], n)) for n in ("source_vocab.txt", "target_vocab.txt")]
+    vocabs = [read_vocabulary(path) for path in vocabulary_files(spec["run"])]
     source_tokenizer, target_tokenizer = make_tokenizer(vocabs[0]), make_tokenizer(vocabs[1])
     corpus = load_corpus(spec.get("data") or run_info.get("data"))
     pairs = corpus.train[: spec.get("max_pairs") or None]

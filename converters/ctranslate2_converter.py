@@ -4,17 +4,19 @@ CTranslate2 (OpenNMT) is the fastest CPU runtime for Transformer translation
 models; mapping the same trained weights into it lets the benchmark compare
 our split-signature LiteRT decoding with it on equal terms.
 
-The mapping (pre-norm Transformer, no embedding scaling, learned position
-tables, output projection untied or tied to the target embedding, separate source/target vocabularies):
+The mapping (pre- or post-norm Transformer, embeddings scaled or not,
+learned or sinusoidal position tables, output projection untied or tied to
+the target embedding, separate or shared vocabularies):
 
 | Keras (keras-hub)                                  | CTranslate2 spec                              |
 | -------------------------------------------------- | --------------------------------------------- |
-| `TokenAndPositionEmbedding` token / position table | `embeddings.weight`, `position_encodings`     |
+| `token_embedding(side)` / `position_table(side)`   | `embeddings.weight`, `position_encodings`     |
+| `scale_embeddings`                                 | `scale_embeddings`                            |
 | `MultiHeadAttention` query/key/value `EinsumDense` | self-attention: fused `linear[0]` (Q, K, V)   |
 |                                                    | cross-attention: `linear[0]` Q, `linear[1]` KV |
 | attention output `EinsumDense`                     | `linear[-1]`                                  |
 | `_self_attention_layer_norm` etc. (pre-norm)       | `self_attention.layer_norm`, `ffn.layer_norm` |
-| `encoder_norm` / `decoder_norm`                    | final `layer_norm`                            |
+| `encoder_norm` / `decoder_norm` (pre-norm only)    | final `layer_norm`                            |
 | `output_projection` `Dense`                        | `decoder.projection`                          |
 | (tied) decoder token table, zero bias              | `decoder.projection`                          |
 
@@ -115,17 +117,23 @@ def _ffn(spec, layer):
     _dense(spec.linear_1, layer._feedforward_output_dense)
 
 
-def _embeddings(side_spec, embedding_spec, layer):
-    """`TokenAndPositionEmbedding` (token + learned position, no scaling)."""
-    embedding_spec.weight = np.asarray(layer.token_embedding.embeddings.numpy(), np.float32)
-    side_spec.position_encodings.encodings = np.asarray(layer.position_embedding.position_embeddings.numpy(), np.float32)
-    side_spec.scale_embeddings = False
+def _embeddings(side_spec, embedding_spec, model, side):
+    """Token table and position table (learned or sinusoidal, given
+    explicitly: CTranslate2's own sinusoids have another frequency layout)."""
+    embedding_spec.weight = np.asarray(model.token_embedding(side).embeddings.numpy(), np.float32)
+    side_spec.position_encodings.encodings = np.asarray(model.position_table(side), np.float32)
+    side_spec.scale_embeddings = bool(getattr(model, "scale_embeddings", False))
+
+
+ACTIVATIONS = {"relu": "RELU", "gelu": "GELU", "swish": "SWISH", "silu": "SWISH"}
 
 
 def _check_supported(model):
     import keras_hub
 
-    needed = ("encoder_embedding", "encoder_layers", "encoder_norm", "decoder_embedding", "decoder_layers", "decoder_norm")
+    needed = ("encoder_layers", "decoder_layers", "token_embedding", "position_table")
+    if getattr(model, "normalize_first", True):
+        needed += ("encoder_norm", "decoder_norm")
     if not getattr(model, "tie_embeddings", False):
         needed += ("output_projection",)
     missing = [name for name in needed if not hasattr(model, name)]
@@ -137,18 +145,17 @@ def _check_supported(model):
     for layer in model.encoder_layers + model.decoder_layers:
         if not isinstance(layer, (keras_hub.layers.TransformerEncoder, keras_hub.layers.TransformerDecoder)):
             raise CTranslate2Error(f"layer {layer.name} is a {type(layer).__name__}, not a keras-hub Transformer layer")
-        if not layer.normalize_first or layer.activation.__name__ != "relu":
-            raise CTranslate2Error(f"layer {layer.name}: only pre-norm ReLU layers map to CTranslate2")
+        if layer.activation.__name__ not in ACTIVATIONS:
+            raise CTranslate2Error(f"layer {layer.name}: activation {layer.activation.__name__} has no CTranslate2 equivalent")
 
 
 def transformer_spec(model, source_vocab, target_vocab):
     """The `ctranslate2.specs.TransformerSpec` holding `model`'s weights.
 
     Args:
-        model: a trained Keras encoder-decoder built from keras-hub
-            `TokenAndPositionEmbedding`, pre-norm `TransformerEncoder` /
-            `TransformerDecoder` layers, final layer norms and an output
-            `Dense` (e.g. `zoo.transformer.TransformerTranslator`).
+        model: a trained `zoo.transformer.TransformerTranslator` (keras-hub
+            `TransformerEncoder` / `TransformerDecoder` layers, pre-norm with
+            final layer norms or post-norm without).
         source_vocab: list of str. Source tokens by id.
         target_vocab: list of str. Target tokens by id.
 
@@ -161,32 +168,36 @@ def transformer_spec(model, source_vocab, target_vocab):
 
     _check_supported(model)
     num_heads = model.encoder_layers[0].num_heads
+    pre_norm = bool(model.encoder_layers[0].normalize_first)
+    activation = ACTIVATIONS[model.encoder_layers[0].activation.__name__]
     spec = ct2_transformer.TransformerSpec.from_config(
         (len(model.encoder_layers), len(model.decoder_layers)),
         num_heads,
-        pre_norm=True,
-        activation=common_spec.Activation.RELU,
+        pre_norm=pre_norm,
+        activation=getattr(common_spec.Activation, activation),
     )
     spec.config.layer_norm_epsilon = float(model.encoder_layers[0].layer_norm_epsilon)
     for key, token in SPECIAL_TOKENS.items():
         setattr(spec.config, key, token)
 
     encoder, decoder = spec.encoder, spec.decoder
-    _embeddings(encoder, encoder.embeddings[0], model.encoder_embedding)
+    _embeddings(encoder, encoder.embeddings[0], model, "source")
     for layer_spec, layer in zip(encoder.layer, model.encoder_layers):
         _attention(layer_spec.self_attention, layer._self_attention_layer, fuse_keys_with_queries=True)
         _layer_norm(layer_spec.self_attention.layer_norm, layer._self_attention_layer_norm)
         _ffn(layer_spec.ffn, layer)
-    _layer_norm(encoder.layer_norm, model.encoder_norm)
+    if pre_norm:
+        _layer_norm(encoder.layer_norm, model.encoder_norm)
 
-    _embeddings(decoder, decoder.embeddings, model.decoder_embedding)
+    _embeddings(decoder, decoder.embeddings, model, "target")
     for layer_spec, layer in zip(decoder.layer, model.decoder_layers):
         _attention(layer_spec.self_attention, layer._self_attention_layer, fuse_keys_with_queries=True)
         _layer_norm(layer_spec.self_attention.layer_norm, layer._self_attention_layer_norm)
         _attention(layer_spec.attention, layer._cross_attention_layer, fuse_keys_with_queries=False)
         _layer_norm(layer_spec.attention.layer_norm, layer._cross_attention_layer_norm)
         _ffn(layer_spec.ffn, layer)
-    _layer_norm(decoder.layer_norm, model.decoder_norm)
+    if pre_norm:
+        _layer_norm(decoder.layer_norm, model.decoder_norm)
     if getattr(model, "tie_embeddings", False):  # logits = x @ table.T
         table = decoder.embeddings.weight
         _linear(decoder.projection, table.T, np.zeros(table.shape[0], np.float32))

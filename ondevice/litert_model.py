@@ -11,6 +11,7 @@ import numpy as np
 
 from ondevice.decoder_state import time_index
 from ondevice.errors import ArtifactError
+from ondevice.native_logs import LITERT_INFO, filtered_stderr
 
 
 def load_interpreter(model_path=None, model_content=None, num_threads=None):
@@ -38,8 +39,9 @@ def load_interpreter(model_path=None, model_content=None, num_threads=None):
                 "(or `pip install .[edge]`)"
             ) from None
     try:
-        interpreter = Interpreter(model_path=model_path, model_content=model_content, num_threads=num_threads)
-        interpreter.allocate_tensors()
+        with filtered_stderr(LITERT_INFO):  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+            interpreter = Interpreter(model_path=model_path, model_content=model_content, num_threads=num_threads)
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as e:
         where = model_path or "model bytes"
         hint = (

@@ -25,7 +25,20 @@ def _seed():
     keras.utils.set_random_seed(1234)
 
 # Tiny runs that are a family with config overrides (`train_tiny(name)`).
-VARIANTS = {"transformer_tied": ("transformer", {"tie_embeddings": True})}
+VARIANTS = {
+    "transformer_tied": ("transformer", {"tie_embeddings": True}),
+    # The `multi30k` recipe's options: one vocabulary and token table, post-norm,
+    # sinusoidal positions, scaled embeddings, token batches, inverse-sqrt
+    # schedule, the last two epochs averaged.
+    "transformer_shared": (
+        "transformer",
+        {
+            "shared_vocabulary": True, "normalize_first": False, "positions": "sinusoidal",
+            "scale_embeddings": True, "batch_tokens": 512, "schedule": "inverse_sqrt",
+            "keep_checkpoints": 2, "average_last": 2, "patience": 0,
+        },
+    ),
+}
 
 
 def variant_family(name):

@@ -15,8 +15,13 @@ from tests.conftest import variant_family
 FAMILIES = ["transformer", "lstm"]
 
 
-@pytest.mark.parametrize("recipe", list(RECIPES))
-@pytest.mark.parametrize("family", FAMILIES + ["transformer_tied"])
+# Every family x recipe; the shared-vocabulary post-norm Transformer (the
+# `multi30k` preset's options) in the recipes the shipped models use.
+CASES = [(f, r) for f in FAMILIES + ["transformer_tied"] for r in RECIPES]
+CASES += [("transformer_shared", r) for r in ("float32", "dynamic_int8", "int8")]
+
+
+@pytest.mark.parametrize("family,recipe", CASES)
 def test_convert_recipe(convert_tiny, family, recipe):
     artifact = convert_tiny(recipe, family)
     manifest = load_manifest(artifact)
@@ -56,8 +61,9 @@ def test_convert_recipe(convert_tiny, family, recipe):
     roles = {t.name: t.role for t in manifest.tensors("decode_step", "inputs")}
     assert roles["token"] == "token" and roles["step"] == "step"
     assert {t.role for t in manifest.decoder_tensors()} == {"memory", "state"}
-    for name in ("source_vocab.txt", "target_vocab.txt"):
-        assert os.path.getsize(os.path.join(artifact, name)) > 0
+    vocabularies = {manifest.path("source_vocabulary"), manifest.path("target_vocabulary")}
+    assert len(vocabularies) == (1 if family == "transformer_shared" else 2)
+    assert all(os.path.getsize(path) > 0 for path in vocabularies)
     if recipe == "float32":
         assert parity["max_abs_logit_diff"] < 1e-3 and parity["sentence_agreement"] == 1.0
     else:  # quantized files are smaller than float32

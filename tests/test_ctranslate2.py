@@ -49,10 +49,15 @@ def test_ctranslate2_refuses_models_it_cannot_map(train_tiny, tmp_path):
     assert not (tmp_path / "ct2").exists()
 
 
-def test_ctranslate2_maps_tied_output_embedding(train_tiny, tmp_path):
-    report = convert_ctranslate2(train_tiny("transformer_tied"), str(tmp_path / "ct2"), num_verify=32)
+@pytest.mark.parametrize("variant", ["transformer_tied", "transformer_shared"])
+def test_ctranslate2_maps_tied_and_shared_embeddings(train_tiny, tmp_path, variant):
+    """Tied output; one shared table with post-norm, sinusoidal positions and scaled embeddings."""
+    out = tmp_path / "ct2"
+    report = convert_ctranslate2(train_tiny(variant), str(out), num_verify=32)
     assert report["greedy_sentence_agreement_with_keras"] == 1.0
     assert report["teacher_forced_max_logprob_error"] < 1e-4
+    if variant == "transformer_shared":
+        assert "shared_vocabulary.json" in os.listdir(out)
 
 
 def test_ctranslate2_int8_weights_leave_int16_headroom(tiny_run):
@@ -103,8 +108,8 @@ def test_ctranslate2_check_catches_a_wrong_mapping(tiny_run, tmp_path, monkeypat
 
     embeddings = ct2._embeddings
 
-    def scaled_embeddings(side_spec, embedding_spec, layer):  # CTranslate2 multiplies by sqrt(hidden)
-        embeddings(side_spec, embedding_spec, layer)
+    def scaled_embeddings(side_spec, embedding_spec, model, side):  # CTranslate2 multiplies by sqrt(hidden)
+        embeddings(side_spec, embedding_spec, model, side)
         side_spec.scale_embeddings = True
 
     monkeypatch.setattr(ct2, "_embeddings", scaled_embeddings)

@@ -12,9 +12,9 @@ SOURCE = np.array([[5, 6, 7, 8, 0, 0], [9, 10, 11, 12, 13, 14], [15, 16, 0, 0, 0
 TARGET = np.array([[2, 20, 21, 22, 23], [2, 30, 31, 32, 33], [2, 40, 41, 3, 0]], np.int32)
 
 
-def small_model(attention="luong_general", input_feeding=True):
+def small_model(attention="luong_general", input_feeding=True, shared_vocabulary=False):
     return LSTMTranslator(
-        50, 60, embedding_dim=16, encoder_units=16, decoder_units=32, num_encoder_layers=2,
+        60 if shared_vocabulary else 50, 60, shared_vocabulary=shared_vocabulary, embedding_dim=16, encoder_units=16, decoder_units=32, num_encoder_layers=2,
         num_decoder_layers=2, attention=attention, input_feeding=input_feeding, dropout=0.0,
         max_source_length=10, max_target_length=8,
     )
@@ -34,8 +34,9 @@ def test_presets_and_config_round_trip():
     with pytest.raises(ValueError, match="luong_dot"):  # dot scores need equal widths
         LSTMTranslator(50, 60, encoder_units=16, decoder_units=24, attention="luong_dot")
 
-def test_keras_save_load_round_trip(tmp_path):
-    model = small_model("bahdanau")
+@pytest.mark.parametrize("shared_vocabulary", [False, True])
+def test_keras_save_load_round_trip(tmp_path, shared_vocabulary):
+    model = small_model("bahdanau", shared_vocabulary=shared_vocabulary)
     inputs = {"encoder_inputs": SOURCE, "decoder_inputs": TARGET}
     expected = model(inputs).numpy()
     model.save(tmp_path / "m.keras")
@@ -45,10 +46,15 @@ def test_keras_save_load_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "attention,input_feeding", [("luong_general", True), ("luong_dot", True), ("bahdanau", False), ("bahdanau", True)]
+    "attention,input_feeding,shared_vocabulary",
+    [("luong_general", True, False), ("luong_dot", True, False), ("bahdanau", False, False), ("bahdanau", True, False),
+     ("luong_general", True, True)],
 )
-def test_step_decoding_matches_teacher_forcing(attention, input_feeding):
-    model = small_model(attention, input_feeding)
+def test_step_decoding_matches_teacher_forcing(attention, input_feeding, shared_vocabulary):
+    model = small_model(attention, input_feeding, shared_vocabulary)
+    if shared_vocabulary:  # one table for source, target and output
+        assert model.get_config()["shared_vocabulary"]
+        assert not hasattr(model, "source_embedding") and not hasattr(model, "target_embedding")
     rng = np.random.default_rng(0)
     for weight in model.weights:  # larger weights than the initializers: differences show
         weight.assign(rng.normal(0, 0.3, weight.shape).astype("float32"))

@@ -9,11 +9,26 @@ import pytest
 from zoo.transformer import PRESETS, TransformerTranslator, build_model, config_from_dict, get_preset
 
 
-def small_model(tie_embeddings=False):
+# Architecture options beside the default (untied, pre-norm, learned positions).
+VARIANTS = {
+    "untied": {},
+    "tied": {"tie_embeddings": True},
+    # fairseq's transformer / Marian: one vocabulary and token table, post-norm,
+    # sinusoidal positions, scaled embeddings.
+    "shared_postnorm_sinusoidal": {
+        "shared_vocabulary": True, "normalize_first": False, "positions": "sinusoidal",
+        "scale_embeddings": True, "activation": "swish",
+    },
+    "learned_positions_scaled": {"shared_vocabulary": True, "scale_embeddings": True},
+}
+
+
+def small_model(tie_embeddings=False, **options):
+    source_vocabulary = 60 if options.get("shared_vocabulary") else 50
     return TransformerTranslator(
-        50, 60, hidden_dim=32, intermediate_dim=64, num_heads=2, num_encoder_layers=2,
+        source_vocabulary, 60, hidden_dim=32, intermediate_dim=64, num_heads=2, num_encoder_layers=2,
         num_decoder_layers=2, dropout=0.0, max_source_length=10, max_target_length=8,
-        tie_embeddings=tie_embeddings,
+        tie_embeddings=tie_embeddings, **options,
     )
 
 
@@ -36,9 +51,9 @@ def test_presets_and_config_round_trip():
     assert tied.count_params() == untied.count_params() - (32 * 60 + 60)  # no output Dense
 
 
-@pytest.mark.parametrize("tie_embeddings", [False, True])
-def test_keras_save_load_round_trip(tmp_path, tie_embeddings):
-    model = small_model(tie_embeddings)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_keras_save_load_round_trip(tmp_path, variant):
+    model = small_model(**VARIANTS[variant])
     expected = model({"encoder_inputs": SOURCE, "decoder_inputs": TARGET}).numpy()
     path = tmp_path / "m.keras"
     model.save(path)
@@ -47,15 +62,15 @@ def test_keras_save_load_round_trip(tmp_path, tie_embeddings):
     np.testing.assert_allclose(got, expected, atol=1e-6)
 
 
-@pytest.mark.parametrize("tie_embeddings", [False, True])
-def test_step_decoding_with_kv_cache_matches_teacher_forcing(tie_embeddings):
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_step_decoding_with_kv_cache_matches_teacher_forcing(variant):
     """The device-shaped `decode_step` (new K/V rows only, appended by the
     caller) gives the teacher-forced logits at every position, whatever the
     cache length it attends over."""
     from ondevice.decoder_state import ArrayDecoderState
     from zoo.keras_step_model import KerasStepModel
 
-    model = small_model(tie_embeddings)
+    model = small_model(**VARIANTS[variant])
     full = model({"encoder_inputs": SOURCE, "decoder_inputs": TARGET}).numpy()
     specs = {t.name: t for t in model.decoder_tensor_specs()}
     encoded = model.encode(SOURCE)
@@ -87,3 +102,24 @@ def test_tiny_fit_learns(tiny_run):
         assert (pathlib.Path(tiny_run) / name).exists(), name
     with open(f"{tiny_run}/training_curves.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_shared_vocabulary_has_one_token_table():
+    model = small_model(**VARIANTS["shared_postnorm_sinusoidal"])
+    model({"encoder_inputs": SOURCE, "decoder_inputs": TARGET})
+    assert model.token_embedding("source") is model.token_embedding("target")
+    names = [w.path for w in model.weights]
+    assert sum("embedding" in n for n in names) == 1  # no position table, no output Dense
+    assert not any("norm" in n and n.startswith(("encoder_norm", "decoder_norm")) for n in names)
+    with pytest.raises(ValueError, match="equal source and target"):
+        TransformerTranslator(50, 60, shared_vocabulary=True)
+
+
+def test_sinusoidal_positions_layout():
+    from zoo.transformer.transformer_translator import sinusoidal_positions
+
+    table = sinusoidal_positions(5, 8)
+    np.testing.assert_allclose(table[0], [0, 0, 0, 0, 1, 1, 1, 1])
+    # Channel i (< half) is sin(p / 10000^(2i/dim)); channel half + i its cosine.
+    np.testing.assert_allclose(table[3, 1], np.sin(3 / 10000 ** (2 / 8)), rtol=1e-6)
+    np.testing.assert_allclose(table[3, 5], np.cos(3 / 10000 ** (2 / 8)), rtol=1e-6)

@@ -1,4 +1,4 @@
-"""The `zoo` command line: train, eval, convert, translate, sample, reconstruct, interpolate, bench.
+"""The `zoo` command line: train, average, eval, convert, translate, sample, reconstruct, interpolate, bench.
 
 `translate`, `sample`, `reconstruct` and `interpolate` run with only numpy +
 ai-edge-litert installed; the other subcommands import TensorFlow lazily,
@@ -7,6 +7,7 @@ when they run.
 
 import argparse
 import os
+import re
 import sys
 
 
@@ -58,6 +59,17 @@ def _train(args):
         verbose=1 if sys.stdout.isatty() else 2,  # a bar on a terminal, one line per epoch in a log file
     )
     print(f"trained model written to {args.out}")
+
+
+def _is_artifact(path):
+    return os.path.exists(os.path.join(path, "manifest.json"))
+
+
+def _average(args):
+    from zoo.training import average_run
+
+    epochs = average_run(args.run, args.last)
+    print(f"{args.run}/model.keras is now the average of epochs {', '.join(map(str, epochs))}")
 
 
 def _eval(args):
@@ -156,7 +168,7 @@ def build_parser():
 
     p = sub.add_parser("train", help="train a model with Keras fit")
     p.add_argument("family", help="model family: transformer, lstm, sentence_vae or image_vae")
-    p.add_argument("--preset", default="small", help="tiny | mini | small | base (see each family's config)")
+    p.add_argument("--preset", default="small", help="a preset of the family's config, e.g. tiny | mini | small | multi30k (transformer) | base")
     p.add_argument(
         "--data",
         default=None,
@@ -183,6 +195,11 @@ def build_parser():
         "--batch-size is per replica",
     )
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("average", help="make a run's model the average of its last N epoch checkpoints")
+    p.add_argument("run", help="runs/NAME (trained with keep_checkpoints >= N)")
+    p.add_argument("--last", type=int, default=10, help="how many of the last epochs to average")
+    p.set_defaults(func=_average)
 
     p = sub.add_parser("eval", help="sacreBLEU of a translator; ELBO/KL/reconstruction of a VAE")
     p.add_argument("path", help="runs/NAME or artifacts/NAME")
@@ -260,9 +277,31 @@ def build_parser():
     return parser
 
 
+# TensorFlow's notices printed from C++ before its logging starts (no CUDA
+# driver, CPU features): absl-style `I0000 ...` lines and their preamble.
+TENSORFLOW_NOTICES = re.compile(
+    r"^([IWE]\d{4} [\d:.]+ +\d+ (cudart_stub|cuda_platform|cpu_feature_guard|cuda_executor|gpu_device)\.cc"
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|To enable the following instructions: .*rebuild TensorFlow)"
+)
+TENSORFLOW_COMMANDS = ("train", "average", "eval", "convert", "bench")
+
+
+def _start_tensorflow_quietly():
+    """Import TensorFlow and let it look for devices with its start-up notices filtered out."""
+    from ondevice.native_logs import filtered_stderr
+
+    with filtered_stderr(TENSORFLOW_NOTICES):
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+
+
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = build_parser().parse_args(argv)
+    if args.command in TENSORFLOW_COMMANDS and not (args.command == "eval" and _is_artifact(args.path)):
+        _start_tensorflow_quietly()
     from ondevice.errors import ZooError
 
     try:

@@ -5,12 +5,13 @@ A run directory holds everything needed to evaluate or convert the model:
     runs/NAME/
       model.keras            trained model (best validation loss)
       source_vocab.txt       WordPiece vocabularies, one token per line
-      target_vocab.txt
+      target_vocab.txt       (or one vocabulary.txt with `shared_vocabulary`)
       run.json               family, config, data, languages, timing
       history.csv            per-epoch metrics (appended across resumes)
       training_curves.png    loss / accuracy curves
       logs/                  TensorBoard
       checkpoints/best.keras ModelCheckpoint
+      checkpoints/epoch_NNNN.weights.h5  the last `keep_checkpoints` epochs
       backup/                BackupAndRestore state while training runs
 
 Distributed training uses `tf.distribute` (`strategy="mirrored"`: all local
@@ -38,9 +39,11 @@ import keras
 import tensorflow as tf
 
 from zoo import atomic
+from zoo.checkpoint_averaging import EpochCheckpoints, average_weights, epoch_checkpoints
 from zoo.datasets.parallel_text import load_corpus
 from zoo.datasets.pipeline import make_dataset
 from zoo.families import get_family
+from zoo.inverse_square_root_decay import InverseSquareRootDecay
 from zoo.losses import MaskedSequenceLoss, masked_accuracy
 from zoo.text_tokenizer import make_tokenizer, read_vocabulary, train_vocabulary
 
@@ -48,6 +51,7 @@ RUN_FILE = "run.json"
 MODEL_FILE = "model.keras"
 SOURCE_VOCAB = "source_vocab.txt"
 TARGET_VOCAB = "target_vocab.txt"
+SHARED_VOCAB = "vocabulary.txt"
 STRATEGIES = ("default", "mirrored", "multiworker")
 CPU_DEVICES_ENV = "ZOO_CPU_DEVICES"
 """Split the CPU into this many logical devices (tests of `mirrored` without GPUs)."""
@@ -176,7 +180,19 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
 
 def _vocabularies(run_dir, corpus, config):
-    """Learn the vocabularies, or reuse the run's own when resuming."""
+    """Learn the vocabularies, or reuse the run's own when resuming.
+
+    With `config.shared_vocabulary` one vocabulary is learned over both
+    languages (`vocabulary.txt`) and used on both sides.
+    """
+    if getattr(config, "shared_vocabulary", False):
+        path = os.path.join(run_dir, SHARED_VOCAB)
+        if not os.path.exists(path):
+            text = [s for s, _ in corpus.train] + [t for _, t in corpus.train]
+            size = max(config.source_vocabulary_size, config.target_vocabulary_size)
+            atomic.write_text(path, "".join(t + "\n" for t in train_vocabulary(text, size)))
+        vocabulary = read_vocabulary(path)
+        return vocabulary, vocabulary
     paths = [os.path.join(run_dir, SOURCE_VOCAB), os.path.join(run_dir, TARGET_VOCAB)]
     if all(os.path.exists(p) for p in paths):
         return [read_vocabulary(p) for p in paths]
@@ -186,6 +202,14 @@ def _vocabularies(run_dir, corpus, config):
     for vocabulary, path in zip(vocabularies, paths):
         atomic.write_text(path, "".join(t + "\n" for t in vocabulary))
     return vocabularies
+
+
+def vocabulary_files(run_dir):
+    """The run's `(source, target)` vocabulary paths (the same file twice if shared)."""
+    shared = os.path.join(run_dir, SHARED_VOCAB)
+    if os.path.exists(shared):
+        return shared, shared
+    return os.path.join(run_dir, SOURCE_VOCAB), os.path.join(run_dir, TARGET_VOCAB)
 
 
 def _count_batches(dataset):
@@ -303,6 +327,7 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
     if epochs is not None:
         overrides["epochs"] = epochs
     config = family_module.get_preset(preset, **overrides)
+    config.check_training()
     corpus = load_corpus(data)
     if max_train_pairs:
         corpus.train = corpus.train[:max_train_pairs]
@@ -329,6 +354,8 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
             config.max_source_length,
             config.max_target_length,
             shuffle=shuffle,
+            batch_tokens=config.batch_tokens * replicas,
+            pad_to_bucket=config.jit_compile,
         )
         # Every worker builds the same global batches; each takes its slices of them.
         options = tf.data.Options()
@@ -344,17 +371,11 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
     with strategy.scope():
         model = family_module.build_model(config)
         model(next(iter(train_ds))[0])  # build the weights (BackupAndRestore needs a built model)
-        schedule = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=0.0,
-            decay_steps=total_steps - warmup_steps,
-            warmup_target=learning_rate,
-            warmup_steps=warmup_steps,
-            alpha=0.05,
-        )
         model.compile(
-            optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, beta_2=0.98, clipnorm=1.0),
+            optimizer=make_optimizer(config, learning_rate, warmup_steps, total_steps),
             loss=MaskedSequenceLoss(label_smoothing=config.label_smoothing),
             metrics=[masked_accuracy],
+            jit_compile=config.jit_compile,
         )
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         _build_before_fit(model, strategy, next(iter(train_ds)))
@@ -395,10 +416,12 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
         print(f"zoo train: resuming from the backup in {run_dir} at epoch {epoch + 1} (saved at {done})", file=sys.stderr, flush=True)
 
     os.makedirs(os.path.join(write_dir, "checkpoints"), exist_ok=True)
-    callbacks = [
-        EpochTimer(),
-        # CSVLogger before the backup: an epoch end is logged before it is backed up.
-        keras.callbacks.CSVLogger(os.path.join(write_dir, "history.csv"), append=True),
+    # CSVLogger and EpochCheckpoints before the backup: an epoch end is logged
+    # and saved before the backup marks it done.
+    callbacks = [EpochTimer(), keras.callbacks.CSVLogger(os.path.join(write_dir, "history.csv"), append=True)]
+    if config.keep_checkpoints > 0:
+        callbacks.append(EpochCheckpoints(os.path.join(write_dir, "checkpoints"), config.keep_checkpoints))
+    callbacks += [
         ResumableBackup(
             os.path.join(run_dir, "backup"),
             save_freq=backup_steps or max(1, steps_per_epoch // 4),
@@ -408,14 +431,18 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
         AtomicModelCheckpoint(
             os.path.join(write_dir, "checkpoints", "best.keras"), monitor="val_loss", save_best_only=True
         ),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.TensorBoard(os.path.join(write_dir, "logs")),
     ]
+    if config.patience > 0 and not config.average_last:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True))
     start = time.time()
     history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     if any(v != v for v in history.history.get("loss", [])):  # NaN: TerminateOnNaN stopped it
         raise RuntimeError("training diverged (loss became NaN); lower --learning-rate")
+    averaged = None
+    if config.average_last:
+        averaged = average_last_epochs(model, os.path.join(write_dir, "checkpoints"), config.average_last)
 
     # Keras insists on the `.keras` suffix, so stage under a `.keras` temp name.
     # Every worker saves (variables may be read collectively); only the chief's copy is kept.
@@ -433,9 +460,69 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
             "status": "done",
             "train_seconds": train_seconds(os.path.join(run_dir, "history.csv"), time.time() - start),
             "final_metrics": final,
+            **({"averaged_epochs": averaged} if averaged else {}),
         },
     )
     return history
+
+
+def make_optimizer(config, learning_rate, warmup_steps, total_steps):
+    """The Adam(W) optimizer and learning-rate schedule that `config` asks for.
+
+    Args:
+        config: a family config (a `TrainingConfig`).
+        learning_rate: float. Peak learning rate (already scaled for replicas).
+        warmup_steps: int. Warmup steps (already divided by replicas).
+        total_steps: int. Training steps of the whole run (cosine decay).
+    """
+    if config.schedule == "inverse_sqrt":
+        schedule = InverseSquareRootDecay(learning_rate, warmup_steps)
+    else:
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0,
+            decay_steps=total_steps - warmup_steps,
+            warmup_target=learning_rate,
+            warmup_steps=warmup_steps,
+            alpha=0.05,
+        )
+    adam = dict(beta_1=config.adam_beta_1, beta_2=config.adam_beta_2, epsilon=config.adam_epsilon)
+    if config.clipnorm > 0:
+        adam["clipnorm"] = config.clipnorm
+    if config.weight_decay > 0:
+        return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay, **adam)
+    return keras.optimizers.Adam(schedule, **adam)
+
+
+def average_last_epochs(model, directory, last):
+    """Load into `model` the mean of its last `last` epoch checkpoints in
+    `directory`; returns the averaged epoch numbers."""
+    found = epoch_checkpoints(directory)[-last:]
+    if len(found) < last:
+        raise ValueError(f"{directory}: {len(found)} epoch checkpoints, fewer than the {last} to average")
+    average_weights(model, [path for _, path in found])
+    return [epoch for epoch, _ in found]
+
+
+def average_run(run_dir, last):
+    """`zoo average`: make `run_dir`'s model the mean of its last `last` epochs.
+
+    The model the run had is kept as `checkpoints/unaveraged.keras` (once);
+    `run.json` records the averaged epochs.
+
+    Returns:
+        The list of averaged epoch numbers.
+    """
+    model, run_info, _, _ = load_run(run_dir)
+    epochs = average_last_epochs(model, os.path.join(run_dir, "checkpoints"), last)
+    path = os.path.join(run_dir, MODEL_FILE)
+    kept = os.path.join(run_dir, "checkpoints", "unaveraged.keras")
+    if not run_info.get("averaged_epochs") and not os.path.exists(kept):
+        shutil.copyfile(path, kept)
+    staged = os.path.join(run_dir, f".tmp-{os.getpid()}-{MODEL_FILE}")
+    model.save(staged)
+    os.replace(staged, path)
+    atomic.write_json(os.path.join(run_dir, RUN_FILE), {**run_info, "averaged_epochs": epochs})
+    return epochs
 
 
 def _build_before_fit(model, strategy, batch):
@@ -487,6 +574,6 @@ def load_run(run_dir):
         run_info = json.load(f)
     get_family(run_info["family"])  # registers the family's Keras classes
     model = keras.saving.load_model(path, safe_mode=True)
-    paths = [os.path.join(run_dir, name) for name in (SOURCE_VOCAB, TARGET_VOCAB)]
+    paths = vocabulary_files(run_dir)
     vocabs = [read_vocabulary(p) if os.path.exists(p) else None for p in paths]
     return model, run_info, vocabs[0], vocabs[1]

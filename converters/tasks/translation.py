@@ -14,7 +14,7 @@ from zoo.datasets.parallel_text import load_corpus
 from zoo.keras_step_model import KerasStepModel
 from zoo.step_model import decode_variants
 from zoo.text_tokenizer import END_ID, PAD_ID, START_ID, UNK_ID, read_vocabulary
-from zoo.training import SOURCE_VOCAB, TARGET_VOCAB
+from zoo.training import SHARED_VOCAB, SOURCE_VOCAB, TARGET_VOCAB, vocabulary_files
 
 
 def source_batches(sentences, tokenizer, max_length, batch_size, fixed_length=False):
@@ -87,8 +87,9 @@ class TranslationTask:
 
     def __init__(self, model, run_dir, run_info, data, num_calibration, num_verify, batch_size):
         self.model, self.run_info, self.batch_size = model, run_info, batch_size
-        self.source_vocab = read_vocabulary(f"{run_dir}/{SOURCE_VOCAB}")
-        self.target_vocab = read_vocabulary(f"{run_dir}/{TARGET_VOCAB}")
+        source_path, target_path = vocabulary_files(run_dir)
+        self.shared_vocabulary = source_path == target_path
+        self.source_vocab, self.target_vocab = read_vocabulary(source_path), read_vocabulary(target_path)
         corpus = load_corpus(data or run_info.get("data"))
         self.tokenizer = WordPieceTokenizer(self.source_vocab)
         self.calibration_pairs = random.Random(0).sample(corpus.train, min(num_calibration, len(corpus.train)))
@@ -110,11 +111,19 @@ class TranslationTask:
             "max_source_length": int(self.model.max_source_length),
             "max_target_length": int(self.model.max_target_length),
             "languages": {"source": self.run_info.get("source_lang"), "target": self.run_info.get("target_lang")},
-            "tokenizer": tokenizer_fields(source_vocabulary=SOURCE_VOCAB, target_vocabulary=TARGET_VOCAB),
+            "tokenizer": tokenizer_fields(**self._vocabulary_names()),
         }
 
+    def _vocabulary_names(self):
+        """The manifest's vocabulary file names: one file for both sides
+        when the run has a shared vocabulary."""
+        if self.shared_vocabulary:
+            return {"source_vocabulary": SHARED_VOCAB, "target_vocabulary": SHARED_VOCAB}
+        return {"source_vocabulary": SOURCE_VOCAB, "target_vocabulary": TARGET_VOCAB}
+
     def files(self):
-        return {SOURCE_VOCAB: self.source_vocab, TARGET_VOCAB: self.target_vocab}
+        names = self._vocabulary_names()
+        return {names["source_vocabulary"]: self.source_vocab, names["target_vocabulary"]: self.target_vocab}
 
     def parity(self, manifest, model_bytes):
         litert_model = LiteRTStepModel(manifest, model_content=model_bytes)

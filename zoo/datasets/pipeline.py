@@ -29,6 +29,8 @@ def make_dataset(
     shuffle=True,
     seed=0,
     repeat=False,
+    batch_tokens=0,
+    pad_to_bucket=False,
 ):
     """Build the training/validation `tf.data.Dataset` for `pairs`.
 
@@ -36,13 +38,20 @@ def make_dataset(
         pairs: list of `(source, target)` strings.
         source_tokenizer: keras-hub tokenizer for the source language.
         target_tokenizer: keras-hub tokenizer for the target language.
-        batch_size: int. Sentences per batch (every bucket).
+        batch_size: int. Sentences per batch (every bucket), when
+            `batch_tokens` is 0.
         max_source_length: int. Longer sources are dropped.
         max_target_length: int. Targets needing more than this many decoder
             positions (tokens + START/END) are dropped.
         shuffle: bool. Shuffle examples (training) or keep order (eval).
         seed: int. Shuffle seed.
         repeat: bool. Repeat forever (for `steps_per_epoch` style training).
+        batch_tokens: int. If > 0, a bucket of sequences up to length `n`
+            is batched `batch_tokens // n` sentences at a time (batches of
+            about `batch_tokens` tokens, padding included).
+        pad_to_bucket: bool. Pad each batch to its bucket's longest length
+            instead of its own longest sequence: a few distinct shapes, so
+            that an XLA-compiled (`jit_compile`) step compiles a few times.
 
     Returns:
         A `tf.data.Dataset` of `(inputs, labels)` batches.
@@ -73,13 +82,22 @@ def make_dataset(
         return source, tf.concat([start, target], 0), tf.concat([target, end], 0)
 
     ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
-    boundaries = bucket_boundaries(max(max_source_length, max_target_length))
+    max_length = max(max_source_length, max_target_length)
+    boundaries = bucket_boundaries(max_length)
+    if pad_to_bucket:  # every sequence must fall below the last boundary
+        boundaries.append(max_length + 1)
+    if batch_tokens > 0:
+        longest = [b - 1 for b in boundaries] + [max_length]  # the longest sequence of each bucket
+        batch_sizes = [max(1, batch_tokens // n) for n in longest]
+    else:
+        batch_sizes = [batch_size] * (len(boundaries) + 1)
     ds = ds.bucket_by_sequence_length(
         element_length_func=lambda s, d, l: tf.maximum(tf.size(s), tf.size(d)),
         bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        bucket_batch_sizes=batch_sizes,
         padded_shapes=([None], [None], [None]),
         padding_values=(0, 0, 0),
+        pad_to_bucket_boundary=pad_to_bucket,
     )
     ds = ds.map(lambda s, d, l: ({"encoder_inputs": s, "decoder_inputs": d}, l))
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -3,13 +3,15 @@
 import dataclasses
 
 from zoo.presets import select_preset
+from zoo.training_config import TrainingConfig
 
 ATTENTION_TYPES = ("luong_dot", "luong_general", "bahdanau")
 
 
 @dataclasses.dataclass
-class LSTMConfig:
-    """Hyper-parameters of `LSTMTranslator` and its training run.
+class LSTMConfig(TrainingConfig):
+    """Hyper-parameters of `LSTMTranslator` (its training run's are those of
+    `TrainingConfig`).
 
     Args:
         source_vocabulary_size: int. WordPiece vocabulary size, source side.
@@ -29,12 +31,8 @@ class LSTMConfig:
         max_source_length: int. Longest source (tokens); the device encoder
             runs over this many (padded, masked) positions.
         max_target_length: int. Longest generated target, with `[START]`.
-        batch_size: int. Sentences per training batch.
-        learning_rate: float. Peak learning rate after warmup.
-        warmup_steps: int. Linear warmup steps, then cosine decay.
-        label_smoothing: float. Label smoothing of the training loss.
-        epochs: int. Default number of epochs for `zoo train`.
-        patience: int. Early-stopping patience on validation loss (epochs).
+        shared_vocabulary: bool. One WordPiece vocabulary over both
+            languages and one token table for source, target and output.
     """
 
     source_vocabulary_size: int = 8000
@@ -49,12 +47,9 @@ class LSTMConfig:
     dropout: float = 0.3
     max_source_length: int = 48
     max_target_length: int = 64
-    batch_size: int = 64
+    shared_vocabulary: bool = False
     learning_rate: float = 2e-3
     warmup_steps: int = 500
-    label_smoothing: float = 0.1
-    epochs: int = 20
-    patience: int = 4
 
     def model_kwargs(self):
         """The arguments of `LSTMTranslator.__init__`."""
@@ -71,6 +66,7 @@ class LSTMConfig:
             "dropout",
             "max_source_length",
             "max_target_length",
+            "shared_vocabulary",
         )
         return {name: getattr(self, name) for name in names}
 

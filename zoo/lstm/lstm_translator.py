@@ -29,6 +29,7 @@ give the same memory.
 """
 
 import keras
+import keras_hub
 from keras import ops
 
 from zoo.graph_ops import concatenate
@@ -60,6 +61,11 @@ class LSTMTranslator(keras.Model):
         dropout: float. Dropout rate (embeddings, encoder outputs, output).
         max_source_length: int. Source positions of the device encoder.
         max_target_length: int. Longest decoded target, with `[START]`.
+        shared_vocabulary: bool. One vocabulary and one token table
+            (`shared_embedding`) for the source, the target and the output
+            layer: the attentional vector is projected to `embedding_dim`
+            and scored against the table (three-way tying, Press & Wolf,
+            2017); the vocabulary sizes must be equal.
     """
 
     family = "lstm"
@@ -78,9 +84,12 @@ class LSTMTranslator(keras.Model):
         dropout=0.3,
         max_source_length=48,
         max_target_length=64,
+        shared_vocabulary=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if shared_vocabulary and source_vocabulary_size != target_vocabulary_size:
+            raise ValueError("shared_vocabulary needs equal source and target vocabulary sizes")
         if attention not in ATTENTION_TYPES:
             raise ValueError(f"unknown attention {attention!r}; choose from {', '.join(ATTENTION_TYPES)}")
         if attention == "luong_dot" and decoder_units != 2 * encoder_units:
@@ -97,11 +106,17 @@ class LSTMTranslator(keras.Model):
         self.dropout = dropout
         self.max_source_length = max_source_length
         self.max_target_length = max_target_length
+        self.shared_vocabulary = shared_vocabulary
         self.memory_dim = 2 * encoder_units
         # Width of the attention keys (and of the query they are scored with).
         self.key_dim = self.memory_dim if attention == "luong_dot" else decoder_units
 
-        self.source_embedding = keras.layers.Embedding(source_vocabulary_size, embedding_dim, name="source_embedding")
+        if shared_vocabulary:
+            self.shared_embedding = keras_hub.layers.ReversibleEmbedding(
+                source_vocabulary_size, embedding_dim, name="shared_embedding"
+            )
+        else:
+            self.source_embedding = keras.layers.Embedding(source_vocabulary_size, embedding_dim, name="source_embedding")
         self.encoder_layers = [
             keras.layers.Bidirectional(
                 keras.layers.LSTM(encoder_units, return_sequences=True), name=f"encoder_layer_{i}"
@@ -111,7 +126,8 @@ class LSTMTranslator(keras.Model):
         self.dropout_layer = keras.layers.Dropout(dropout)
         # Initial decoder state from the mean of the encoder outputs.
         self.bridge = keras.layers.Dense(2 * num_decoder_layers * decoder_units, activation="tanh", name="bridge")
-        self.target_embedding = keras.layers.Embedding(target_vocabulary_size, embedding_dim, name="target_embedding")
+        if not shared_vocabulary:
+            self.target_embedding = keras.layers.Embedding(target_vocabulary_size, embedding_dim, name="target_embedding")
         self.decoder_cells = [
             keras.layers.LSTMCell(decoder_units, name=f"decoder_cell_{i}") for i in range(num_decoder_layers)
         ]
@@ -128,18 +144,34 @@ class LSTMTranslator(keras.Model):
         self.attention_output = keras.layers.Dense(
             decoder_units, activation="tanh", use_bias=False, name="attention_output"
         )
-        self.output_projection = keras.layers.Dense(target_vocabulary_size, name="output_projection")
+        if shared_vocabulary:  # attentional vector -> embedding space, scored against the table
+            self.output_projection = keras.layers.Dense(embedding_dim, name="output_projection")
+        else:
+            self.output_projection = keras.layers.Dense(target_vocabulary_size, name="output_projection")
+
+    def _source_embedding(self):
+        return self.shared_embedding if self.shared_vocabulary else self.source_embedding
+
+    def _target_embedding(self):
+        return self.shared_embedding if self.shared_vocabulary else self.target_embedding
+
+    def _logits(self, x):
+        """Logits (..., vocab) of attentional vectors (..., decoder_units)."""
+        if self.shared_vocabulary:
+            return self.shared_embedding(self.output_projection(x), reverse=True)
+        return self.output_projection(x)
 
     def build(self, input_shape=None):
         if self.built:
             return
-        self.source_embedding.build((None, None))
+        self._source_embedding().build((None, None))
         width = self.embedding_dim
         for layer in self.encoder_layers:
             layer.build((None, None, width))
             width = self.memory_dim
         self.bridge.build((None, self.memory_dim))
-        self.target_embedding.build((None,))
+        if not self.shared_vocabulary:
+            self.target_embedding.build((None,))
         width = self.embedding_dim + (self.decoder_units if self.input_feeding else 0)
         for cell in self.decoder_cells:
             cell.build((None, width))
@@ -246,12 +278,12 @@ class LSTMTranslator(keras.Model):
     def call(self, inputs, training=None):
         source_ids = inputs["encoder_inputs"]  # (batch, src)
         mask = ops.not_equal(source_ids, 0)
-        x = self.dropout_layer(self.source_embedding(source_ids), training=training)
+        x = self.dropout_layer(self._source_embedding()(source_ids), training=training)
         for layer in self.encoder_layers:
             x = self.dropout_layer(layer(x, mask=mask, training=training), training=training)
         memory, state = self._memory_and_state(x, mask)
 
-        embedded = self.dropout_layer(self.target_embedding(inputs["decoder_inputs"]), training=training)
+        embedded = self.dropout_layer(self._target_embedding()(inputs["decoder_inputs"]), training=training)
 
         # Keras' `scan` stacks the carry as its per-step output, so the carry
         # holds the attentional vector (`output`) beside the decoder state.
@@ -265,7 +297,7 @@ class LSTMTranslator(keras.Model):
         _, steps = ops.scan(body, carry, ops.transpose(embedded, (1, 0, 2)))
         outputs = steps["output"]  # (tgt, batch, decoder_units)
         outputs = ops.transpose(outputs, (1, 0, 2))  # (batch, tgt, decoder_units)
-        return self.output_projection(self.dropout_layer(outputs, training=training))  # (batch, tgt, vocab)
+        return self._logits(self.dropout_layer(outputs, training=training))  # (batch, tgt, vocab)
 
     # Inference graphs ------------------------------------------------------
 
@@ -357,7 +389,7 @@ class LSTMTranslator(keras.Model):
         source_ids = ops.reshape(source_ids, (-1, self.max_source_length))
         mask = ops.not_equal(source_ids, 0)  # (batch, max_source_length)
         float_mask = ops.cast(mask, "float32")
-        x = self.source_embedding(source_ids)
+        x = self._source_embedding()(source_ids)
         for layer in self.encoder_layers:
             forward = self._unrolled_lstm(layer.forward_layer.cell, x, float_mask, reverse=False)
             backward = self._unrolled_lstm(layer.backward_layer.cell, x, float_mask, reverse=True)
@@ -380,8 +412,8 @@ class LSTMTranslator(keras.Model):
         names = {t.name: t.role for t in self.decoder_tensor_specs()}
         memory = {k: v for k, v in tensors.items() if names[k] == MEMORY}
         state = {k: v for k, v in tensors.items() if names[k] == STATE}
-        attentional, next_state = self._step(self.target_embedding(token), memory, state)
-        return {"logits": self.output_projection(attentional), **next_state}
+        attentional, next_state = self._step(self._target_embedding()(token), memory, state)
+        return {"logits": self._logits(attentional), **next_state}
 
     def get_config(self):
         config = super().get_config()
@@ -399,6 +431,7 @@ class LSTMTranslator(keras.Model):
                 "dropout": self.dropout,
                 "max_source_length": self.max_source_length,
                 "max_target_length": self.max_target_length,
+                "shared_vocabulary": self.shared_vocabulary,
             }
         )
         return config

@@ -2,6 +2,7 @@
 
 import keras
 import keras_hub
+import numpy as np
 from keras import ops
 
 from zoo.graph_ops import concatenate
@@ -10,7 +11,7 @@ from zoo.step_model import MEMORY, STATE, DecoderTensor
 
 @keras.saving.register_keras_serializable(package="zoo")
 class TransformerTranslator(keras.Model):
-    """A pre-norm Transformer encoder-decoder (Vaswani et al., 2017).
+    """A Transformer encoder-decoder (Vaswani et al., 2017), pre- or post-norm.
 
     `call()` is the teacher-forced forward pass used by `fit`. `encode()` and
     `decode_step()` are the split inference graphs: `encode` runs the encoder
@@ -33,6 +34,16 @@ class TransformerTranslator(keras.Model):
         tie_embeddings: bool. Compute the logits with the transpose of the
             decoder's token embedding instead of a separate output `Dense`
             (Press & Wolf, 2017): fewer weights, a smaller file.
+        shared_vocabulary: bool. One token table (`shared_embedding`) for
+            the encoder input, the decoder input and the output projection;
+            the two vocabulary sizes must be equal. Implies `tie_embeddings`.
+        normalize_first: bool. Pre-norm blocks with a final layer norm on
+            each side (True), or post-norm blocks without (False).
+        positions: str. `"learned"` position embeddings or fixed
+            `"sinusoidal"` ones (sines in the first half of the channels,
+            cosines in the second, Marian's and tensor2tensor's layout).
+        scale_embeddings: bool. Token embeddings times `sqrt(hidden_dim)`.
+        activation: str. Feed-forward activation.
     """
 
     family = "transformer"
@@ -50,9 +61,16 @@ class TransformerTranslator(keras.Model):
         max_source_length=64,
         max_target_length=64,
         tie_embeddings=False,
+        shared_vocabulary=False,
+        normalize_first=True,
+        positions="learned",
+        scale_embeddings=False,
+        activation="relu",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if shared_vocabulary and source_vocabulary_size != target_vocabulary_size:
+            raise ValueError("shared_vocabulary needs equal source and target vocabulary sizes")
         self.source_vocabulary_size = source_vocabulary_size
         self.target_vocabulary_size = target_vocabulary_size
         self.hidden_dim = hidden_dim
@@ -63,56 +81,133 @@ class TransformerTranslator(keras.Model):
         self.dropout = dropout
         self.max_source_length = max_source_length
         self.max_target_length = max_target_length
-        self.tie_embeddings = tie_embeddings
+        self.tie_embeddings = tie_embeddings or shared_vocabulary
+        self.shared_vocabulary = shared_vocabulary
+        self.normalize_first = normalize_first
+        self.positions = positions
+        self.scale_embeddings = scale_embeddings
+        self.activation = activation
         self.head_dim = hidden_dim // num_heads
+        self.embedding_scale = float(np.sqrt(hidden_dim)) if scale_embeddings else 1.0
 
         def block_kwargs():
             return dict(
                 intermediate_dim=intermediate_dim,
                 num_heads=num_heads,
                 dropout=dropout,
-                normalize_first=True,
+                activation=activation,
+                normalize_first=normalize_first,
             )
 
-        self.encoder_embedding = keras_hub.layers.TokenAndPositionEmbedding(
-            source_vocabulary_size, max_source_length, hidden_dim, name="encoder_embedding"
-        )
+        # Created in this order, the order of the trainable variables (and of
+        # the optimizer state saved with a run).
+        self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
+        self._make_embedding("source")
         self.encoder_layers = [
             keras_hub.layers.TransformerEncoder(**block_kwargs(), name=f"encoder_layer_{i}")
             for i in range(num_encoder_layers)
         ]
-        self.encoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")
-        self.decoder_embedding = keras_hub.layers.TokenAndPositionEmbedding(
-            target_vocabulary_size, max_target_length, hidden_dim, name="decoder_embedding"
-        )
+        if normalize_first:  # pre-norm blocks leave their output unnormalized
+            self.encoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")
+        self._make_embedding("target")
         self.decoder_layers = [
             keras_hub.layers.TransformerDecoder(**block_kwargs(), name=f"decoder_layer_{i}")
             for i in range(num_decoder_layers)
         ]
-        self.decoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm")
-        if not tie_embeddings:
+        if normalize_first:
+            self.decoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm")
+        if not self.tie_embeddings:
             self.output_projection = keras.layers.Dense(target_vocabulary_size, name="output_projection")
 
+    @property
+    def _legacy_embeddings(self):
+        """Separate vocabularies, learned positions, no scaling: keras-hub's
+        `TokenAndPositionEmbedding` per side, the weight layout of runs saved
+        before the other options existed."""
+        return not self.shared_vocabulary and self.positions == "learned" and not self.scale_embeddings
+
+    def _make_embedding(self, side):
+        """The token (and learned position) tables of `side`; with a shared
+        vocabulary, one `shared_embedding` made with the source side."""
+        hidden = self.hidden_dim
+        vocabulary_size = self.source_vocabulary_size if side == "source" else self.target_vocabulary_size
+        length = self.max_source_length if side == "source" else self.max_target_length
+        if self._legacy_embeddings:
+            name = "encoder_embedding" if side == "source" else "decoder_embedding"
+            setattr(self, name, keras_hub.layers.TokenAndPositionEmbedding(vocabulary_size, length, hidden, name=name))
+            return
+        if not self.shared_vocabulary or side == "source":
+            name = "shared_embedding" if self.shared_vocabulary else f"{side}_embedding"
+            initializer = keras.initializers.RandomNormal(stddev=hidden**-0.5) if self.scale_embeddings else "uniform"
+            table = keras_hub.layers.ReversibleEmbedding(vocabulary_size, hidden, embeddings_initializer=initializer, name=name)
+            setattr(self, name, table)
+        if self.positions == "learned":
+            setattr(self, f"{side}_positions", keras_hub.layers.PositionEmbedding(length, name=f"{side}_positions"))
+
+    def token_embedding(self, side):
+        """The `ReversibleEmbedding` of `side` ("source" or "target"); the
+        same layer for both sides with a shared vocabulary."""
+        if self._legacy_embeddings:
+            return (self.encoder_embedding if side == "source" else self.decoder_embedding).token_embedding
+        if self.shared_vocabulary:
+            return self.shared_embedding
+        return self.source_embedding if side == "source" else self.target_embedding
+
+    def position_table(self, side, length=None):
+        """The first `length` rows (all if None) of `side`'s position table:
+        (length, hidden)."""
+        if self.positions == "sinusoidal":
+            rows = self.max_source_length if side == "source" else self.max_target_length
+            table = ops.convert_to_tensor(sinusoidal_positions(rows, self.hidden_dim))
+        else:
+            if self._legacy_embeddings:
+                layer = (self.encoder_embedding if side == "source" else self.decoder_embedding).position_embedding
+            else:
+                layer = self.source_positions if side == "source" else self.target_positions
+            if not layer.built:
+                layer.build((None, None, self.hidden_dim))
+            table = layer.position_embeddings
+        return table if length is None else table[:length]
+
+    def _embed(self, ids, side):
+        """Token embeddings (scaled) plus positions: (batch, time, hidden)."""
+        x = self.token_embedding(side)(ids)
+        if self.scale_embeddings:
+            x = x * self.embedding_scale
+        return x + self.position_table(side, ops.shape(ids)[1])
+
+    def _final_norm(self, x, side):
+        if not self.normalize_first:
+            return x
+        return (self.encoder_norm if side == "source" else self.decoder_norm)(x)
+
+    def _residual(self, x, norm, sublayer):
+        """A block's sub-layer with its residual: pre-norm `x + f(norm(x))`
+        or post-norm `norm(x + f(x))`."""
+        if self.normalize_first:
+            return x + sublayer(norm(x))
+        return norm(x + sublayer(x))
+
     def _logits(self, x):
-        x = self.decoder_norm(x)  # (batch, tgt, hidden)
+        x = self._final_norm(x, "target")  # (batch, tgt, hidden)
         if self.tie_embeddings:
-            return self.decoder_embedding.token_embedding(x, reverse=True)  # (batch, tgt, vocab)
+            return self.token_embedding("target")(x, reverse=True)  # (batch, tgt, vocab)
         return self.output_projection(x)  # (batch, tgt, vocab)
 
     # Training graph --------------------------------------------------------
 
     def _encode_sequence(self, source_ids, training=None):
         source_mask = ops.not_equal(source_ids, 0)  # (batch, src)
-        x = self.encoder_embedding(source_ids)  # (batch, src, hidden)
+        x = self.embedding_dropout(self._embed(source_ids, "source"), training=training)  # (batch, src, hidden)
         for layer in self.encoder_layers:
             x = layer(x, padding_mask=source_mask, training=training)
-        return self.encoder_norm(x), source_mask
+        return self._final_norm(x, "source"), source_mask
 
     def call(self, inputs, training=None):
         source_ids = inputs["encoder_inputs"]  # (batch, src)
         decoder_ids = inputs["decoder_inputs"]  # (batch, tgt)
         memory, source_mask = self._encode_sequence(source_ids, training)
-        x = self.decoder_embedding(decoder_ids)  # (batch, tgt, hidden)
+        x = self.embedding_dropout(self._embed(decoder_ids, "target"), training=training)  # (batch, tgt, hidden)
         for layer in self.decoder_layers:
             x = layer(x, encoder_sequence=memory, encoder_padding_mask=source_mask, training=training)
         return self._logits(x)  # (batch, tgt, vocab)
@@ -201,18 +296,21 @@ class TransformerTranslator(keras.Model):
             for padding; `cross_key_{i}` (batch, heads, head_dim, src) and
             `cross_value_{i}` (batch, heads, src, head_dim).
         """
-        embedding = self.encoder_embedding
-        source_length = ops.shape(source_ids)[1]
-        positions = embedding.position_embedding.position_embeddings[:source_length]  # (src, hidden)
-        x = embedding.token_embedding(source_ids) + positions  # (batch, src, hidden)
+        x = self._embed(source_ids, "source")  # (batch, src, hidden)
         padding = 1.0 - ops.cast(ops.not_equal(source_ids, 0), x.dtype)
         source_bias = ops.expand_dims(padding * -1e9, 1)  # (batch, 1, src)
         for layer in self.encoder_layers:
-            x = x + self._encoder_self_attention(layer._self_attention_layer_norm(x), layer, source_bias)
             inner, outer = layer._feedforward_intermediate_dense, layer._feedforward_output_dense
-            hidden = inner.activation(self._project(layer._feedforward_layer_norm(x), inner.kernel, inner.bias))
-            x = x + self._project(hidden, outer.kernel, outer.bias)  # (batch, src, hidden)
-        memory = self.encoder_norm(x)  # (batch, src, hidden)
+
+            def attention(h, layer=layer):
+                return self._encoder_self_attention(h, layer, source_bias)
+
+            def feedforward(h, inner=inner, outer=outer):
+                return self._project(inner.activation(self._project(h, inner.kernel, inner.bias)), outer.kernel, outer.bias)
+
+            x = self._residual(x, layer._self_attention_layer_norm, attention)
+            x = self._residual(x, layer._feedforward_layer_norm, feedforward)  # (batch, src, hidden)
+        memory = self._final_norm(x, "source")  # (batch, src, hidden)
         outputs = {"source_bias": ops.expand_dims(source_bias, 1)}  # (batch, 1, 1, src)
         for i, layer in enumerate(self.decoder_layers):
             _, key, value, _ = self._attention_weights(layer._cross_attention_layer)
@@ -300,23 +398,31 @@ class TransformerTranslator(keras.Model):
             this position's `self_key_{i}` (batch, heads, dim, 1) and
             `self_value_{i}` (batch, heads, 1, dim) to append to the caches.
         """
-        embedding = self.decoder_embedding
-        positions = embedding.position_embedding.position_embeddings  # (max_target_length, hidden)
-        x = embedding.token_embedding(token) + ops.take(positions, step, axis=0)  # (batch, hidden)
+        x = self.token_embedding("target")(token)
+        if self.scale_embeddings:
+            x = x * self.embedding_scale
+        x = x + ops.take(self.position_table("target"), step, axis=0)  # (batch, hidden)
         time = ops.shape(tensors["self_key_0"])[-1]
         filled = ops.cast(ops.arange(time) < step, x.dtype)
         cache_bias = (1.0 - filled) * -1e9  # (time,)
         outputs = {}
         for i, layer in enumerate(self.decoder_layers):
-            attended, outputs[f"self_key_{i}"], outputs[f"self_value_{i}"] = self._self_attention(
-                layer._self_attention_layer_norm(x), layer, tensors[f"self_key_{i}"], tensors[f"self_value_{i}"], cache_bias
-            )
-            x = x + attended
-            x = x + self._cross_attention(
-                layer._cross_attention_layer_norm(x), layer, tensors[f"cross_key_{i}"], tensors[f"cross_value_{i}"], source_bias
-            )
-            hidden = layer._feedforward_intermediate_dense(layer._feedforward_layer_norm(x))
-            x = x + layer._feedforward_output_dense(hidden)
+
+            def self_attention(h, layer=layer, i=i):
+                attended, outputs[f"self_key_{i}"], outputs[f"self_value_{i}"] = self._self_attention(
+                    h, layer, tensors[f"self_key_{i}"], tensors[f"self_value_{i}"], cache_bias
+                )
+                return attended
+
+            def cross_attention(h, layer=layer, i=i):
+                return self._cross_attention(h, layer, tensors[f"cross_key_{i}"], tensors[f"cross_value_{i}"], source_bias)
+
+            def feedforward(h, layer=layer):
+                return layer._feedforward_output_dense(layer._feedforward_intermediate_dense(h))
+
+            x = self._residual(x, layer._self_attention_layer_norm, self_attention)
+            x = self._residual(x, layer._cross_attention_layer_norm, cross_attention)
+            x = self._residual(x, layer._feedforward_layer_norm, feedforward)  # (batch, hidden)
         return {"logits": self._logits(x), **outputs}
 
     def get_config(self):
@@ -334,6 +440,24 @@ class TransformerTranslator(keras.Model):
                 "max_source_length": self.max_source_length,
                 "max_target_length": self.max_target_length,
                 "tie_embeddings": self.tie_embeddings,
+                "shared_vocabulary": self.shared_vocabulary,
+                "normalize_first": self.normalize_first,
+                "positions": self.positions,
+                "scale_embeddings": self.scale_embeddings,
+                "activation": self.activation,
             }
         )
         return config
+
+
+def sinusoidal_positions(length, dim):
+    """Fixed position encodings (length, dim), float32: row `p` holds
+    `sin(p * w_i)` in its first `dim / 2` channels and `cos(p * w_i)` in the
+    rest, `w_i = 10000 ** (-2i / dim)` (Marian's and Hugging Face's
+    `MarianSinusoidalPositionalEmbedding` layout; positions count from 0)."""
+    half = dim // 2
+    angles = np.arange(length)[:, None] / np.power(10000.0, 2 * np.arange(half)[None, :] / dim)
+    table = np.zeros((length, dim), np.float64)
+    table[:, :half] = np.sin(angles)
+    table[:, half : 2 * half] = np.cos(angles)
+    return table.astype(np.float32)
