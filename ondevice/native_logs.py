@@ -26,24 +26,26 @@ def filtered_stderr(drop):
     Args:
         drop: a compiled regular expression; lines it matches (`search`) are dropped.
     """
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, ValueError, OSError):  # stderr replaced (pytest capture, notebooks)
-        yield
-        return
-    sys.stderr.flush()
+    fd = 2  # what native code writes to, whatever `sys.stderr` is now
+    _flush_python_stderr()
     saved = os.dup(fd)
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), fd)
         try:
             yield
         finally:
-            sys.stderr.flush()
+            _flush_python_stderr()
             os.dup2(saved, fd)
             os.close(saved)
             captured.seek(0)
             text = captured.read().decode("utf-8", errors="replace")
             kept = [line for line in text.splitlines(keepends=True) if not drop.search(line)]
             if kept:
-                sys.stderr.write("".join(kept))
-                sys.stderr.flush()
+                os.write(fd, "".join(kept).encode("utf-8"))
+
+
+def _flush_python_stderr():
+    try:
+        sys.stderr.flush()
+    except (AttributeError, ValueError, OSError):
+        pass
