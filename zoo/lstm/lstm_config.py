@@ -109,6 +109,20 @@ PRESETS = {
     ),
     # Multi30k size: 2-layer bidirectional encoder, 2-layer decoder.
     "small": LSTMConfig(),
+    # `small` with what the published Multi30k recurrent systems use (LIUM-CVC
+    # WMT17: joint 10k vocabulary, tied embeddings, dropout 0.3-0.5): one
+    # joint vocabulary and table for source, target and output, dropout 0.4,
+    # every epoch trained and the last 5 averaged.
+    "multi30k": LSTMConfig(
+        source_vocabulary_size=10000,
+        target_vocabulary_size=10000,
+        shared_vocabulary=True,
+        dropout=0.4,
+        epochs=20,
+        patience=0,
+        keep_checkpoints=5,
+        average_last=5,
+    ),
 }
 
 

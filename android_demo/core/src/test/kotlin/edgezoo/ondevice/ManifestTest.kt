@@ -78,6 +78,19 @@ class ManifestTest {
     }
 
     @Test
+    fun sharedVocabularyIsOneFileForBothSides() {
+        // `shared_vocabulary` runs name one file (vocabulary.txt) for both sides.
+        val data = edited { m ->
+            m.sub("tokenizer")["source_vocabulary"] = "vocabulary.txt"
+            m.sub("tokenizer")["target_vocabulary"] = "vocabulary.txt"
+        }
+        validate(data)
+        val m = Manifest(data, "dir")
+        assertEquals(File("dir", "vocabulary.txt").path, m.path("source_vocabulary"))
+        assertEquals(m.path("source_vocabulary"), m.path("target_vocabulary"))
+    }
+
+    @Test
     fun missingTopLevelKey() {
         for (key in listOf("format_version", "family", "signatures", "special_tokens", "tokenizer", "model_file")) {
             invalid("manifest.json has no '$key'", edited { it.remove(key) })
