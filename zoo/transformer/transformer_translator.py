@@ -119,6 +119,15 @@ class TransformerTranslator(keras.Model):
         if not self.tie_embeddings:
             self.output_projection = keras.layers.Dense(target_vocabulary_size, name="output_projection")
 
+    def build(self, input_shape=None):
+        """Create every weight by running the teacher-forced graph on a
+        one-token batch (the layers build on their first call)."""
+        if self.built:
+            return
+        ids = ops.ones((1, 1), "int32")
+        self.call({"encoder_inputs": ids, "decoder_inputs": ids})
+        self.built = True
+
     @property
     def _legacy_embeddings(self):
         """Separate vocabularies, learned positions, no scaling: keras-hub's
