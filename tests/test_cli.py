@@ -20,8 +20,13 @@ def run(*args, stdin=None, check=True):
 @pytest.mark.parametrize("family", ["transformer", "lstm"])
 def test_cli_end_to_end(tmp_path, family):
     run_dir, artifact = tmp_path / "runs" / "cli", tmp_path / "artifacts" / "cli"
-    run("train", family, "--preset", "tiny", "--out", str(run_dir), "--epochs", "1", "--max-train-pairs", "1500")
+    out = run("train", family, "--preset", "tiny", "--out", str(run_dir), "--epochs", "1", "--max-train-pairs", "1500")
     assert (run_dir / "model.keras").exists()
+    # A log is short: one line per epoch (no per-batch lines when stdout is not a
+    # terminal) and none of TensorFlow's start-up notices.
+    assert [line for line in out.stdout.decode().splitlines() if "val_loss" in line] and len(out.stdout.splitlines()) < 6
+    for noise in ("cudart_stub", "absl::InitializeLog", "cpu_feature_guard"):
+        assert noise not in out.stderr.decode()
     out = run("convert", str(run_dir), "--quant", "dynamic_int8", "--out", str(artifact), "--num-verify", "16")
     assert b"decode_step" in out.stdout and (artifact / "model.tflite").exists()
 
