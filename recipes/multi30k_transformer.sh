@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Multi30k En->De Transformer, preset `multi30k` (the fairseq transformer_tiny recipe, cased):
-# 4+4 post-norm layers of width 128, one joint WordPiece vocabulary and token table,
+# Multi30k En->De Transformer, preset `multi30k` (the fairseq transformer_tiny recipe, cased, pre-norm):
+# 4+4 layers of width 128, one joint WordPiece vocabulary and token table,
 # inverse-sqrt schedule, 60 epochs, the last 10 averaged. Trains, evaluates, converts
 # every recipe, and copies the int8 artifact to models/.
 # Usage: recipes/multi30k_transformer.sh [DATA_DIR] [OUT_PREFIX]
