@@ -121,10 +121,10 @@ class TransformerTranslator(keras.Model):
 
     def build(self, input_shape=None):
         """Create every weight by running the teacher-forced graph on a
-        one-token batch (the layers build on their first call)."""
+        two-token batch (the layers build on their first call)."""
         if self.built:
             return
-        ids = ops.ones((1, 1), "int32")
+        ids = ops.ones((1, 2), "int32")  # two positions: a softmax over one key would warn
         self.call({"encoder_inputs": ids, "decoder_inputs": ids})
         self.built = True
 
