@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 
 from ondevice.manifest import load_manifest
 from zoo import atomic
@@ -110,21 +109,12 @@ def ship(run_dir, artifacts, shipped, out, title, data_terms, data=None, split="
         epochs = sum(1 for _ in f) - 1  # one row per trained epoch, across resumes
     rows = measure(run_dir, artifacts, data, split, beam, max_sentences)
     card = render(title, run_info, epochs, rows, shipped, data_terms, split, beam, example, out.rstrip("/"))
-    parent = os.path.dirname(os.path.abspath(out))
-    os.makedirs(parent, exist_ok=True)
-    staged = tempfile.mkdtemp(prefix=".tmp-model-", dir=parent)
-    try:
+    with atomic.staged_directory(out) as staged:  # an existing model stays until the new one is complete
         for name in os.listdir(artifacts[shipped]):
             shutil.copy2(os.path.join(artifacts[shipped], name), os.path.join(staged, name))
         atomic.write_text(os.path.join(staged, CARD_FILE), card)
         atomic.write_json(os.path.join(staged, CARD_DATA), {"run": run_info, "shipped": shipped, split: rows})
         load_manifest(staged)
-        if os.path.exists(out):
-            shutil.rmtree(out)
-        os.replace(staged, out)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
     return rows
 
 

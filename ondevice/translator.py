@@ -72,7 +72,8 @@ class Translator:
             )
         model = LiteRTStepModel(manifest, num_threads=num_threads)
         source = _load_vocabulary(manifest, "source_vocabulary")
-        target = _load_vocabulary(manifest, "target_vocabulary")
+        shared = manifest.path("source_vocabulary") == manifest.path("target_vocabulary")
+        target = source if shared else _load_vocabulary(manifest, "target_vocabulary")
         logits = model.logits_size
         if logits is not None and logits != target.vocabulary_size:
             raise ArtifactError(

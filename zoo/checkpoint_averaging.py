@@ -13,6 +13,8 @@ import re
 import keras
 import numpy as np
 
+from zoo import atomic
+
 EPOCH_FILE = "epoch_{:04d}.weights.h5"
 _EPOCH_RE = re.compile(r"^epoch_(\d{4,})\.weights\.h5$")
 
@@ -28,8 +30,8 @@ def epoch_checkpoints(directory):
 class EpochCheckpoints(keras.callbacks.Callback):
     """Save the weights at every epoch end; keep only the last `keep` epochs.
 
-    Each file is written under a temporary name and renamed, so a kill
-    leaves complete files only.
+    Each file is written under a temporary name and renamed
+    (`atomic.staged_file`), so a kill leaves complete files only.
 
     Args:
         directory: str. Where the `epoch_NNNN.weights.h5` files go.
@@ -42,10 +44,8 @@ class EpochCheckpoints(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.directory, exist_ok=True)
-        path = os.path.join(self.directory, EPOCH_FILE.format(epoch + 1))
-        staged = os.path.join(self.directory, f".tmp-{os.getpid()}-" + os.path.basename(path))
-        self.model.save_weights(staged, overwrite=True)
-        os.replace(staged, path)
+        with atomic.staged_file(os.path.join(self.directory, EPOCH_FILE.format(epoch + 1))) as staged:
+            self.model.save_weights(staged, overwrite=True)  # the staged name keeps the `.weights.h5` suffix
         for _, old in epoch_checkpoints(self.directory)[: -self.keep]:
             os.remove(old)
 

@@ -62,7 +62,9 @@ def _train(args):
 
 
 def _is_artifact(path):
-    return os.path.exists(os.path.join(path, "manifest.json"))
+    from ondevice.manifest import MANIFEST_FILE
+
+    return os.path.exists(os.path.join(path, MANIFEST_FILE))
 
 
 def _average(args):

@@ -185,7 +185,7 @@ def _vocabularies(run_dir, corpus, config):
     With `config.shared_vocabulary` one vocabulary is learned over both
     languages (`vocabulary.txt`) and used on both sides.
     """
-    if getattr(config, "shared_vocabulary", False):
+    if config.shared_vocabulary:
         path = os.path.join(run_dir, SHARED_VOCAB)
         if not os.path.exists(path):
             text = [s for s, _ in corpus.train] + [t for _, t in corpus.train]
@@ -444,11 +444,10 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
     if config.average_last:
         averaged = average_last_epochs(model, os.path.join(write_dir, "checkpoints"), config.average_last)
 
-    # Keras insists on the `.keras` suffix, so stage under a `.keras` temp name.
+    # Keras insists on the `.keras` suffix, which the staged name keeps.
     # Every worker saves (variables may be read collectively); only the chief's copy is kept.
-    tmp_model = os.path.join(write_dir, f".tmp-{os.getpid()}-{MODEL_FILE}")
-    model.save(tmp_model)
-    os.replace(tmp_model, os.path.join(write_dir, MODEL_FILE))
+    with atomic.staged_file(os.path.join(write_dir, MODEL_FILE)) as staged:
+        model.save(staged)
     if not chief:
         return history
     plot_history(os.path.join(run_dir, "history.csv"), os.path.join(run_dir, "training_curves.png"))
@@ -518,9 +517,8 @@ def average_run(run_dir, last):
     kept = os.path.join(run_dir, "checkpoints", "unaveraged.keras")
     if not run_info.get("averaged_epochs") and not os.path.exists(kept):
         shutil.copyfile(path, kept)
-    staged = os.path.join(run_dir, f".tmp-{os.getpid()}-{MODEL_FILE}")
-    model.save(staged)
-    os.replace(staged, path)
+    with atomic.staged_file(path) as staged:
+        model.save(staged)
     atomic.write_json(os.path.join(run_dir, RUN_FILE), {**run_info, "averaged_epochs": epochs})
     return epochs
 

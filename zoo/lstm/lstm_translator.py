@@ -149,11 +149,12 @@ class LSTMTranslator(keras.Model):
         else:
             self.output_projection = keras.layers.Dense(target_vocabulary_size, name="output_projection")
 
-    def _source_embedding(self):
-        return self.shared_embedding if self.shared_vocabulary else self.source_embedding
-
-    def _target_embedding(self):
-        return self.shared_embedding if self.shared_vocabulary else self.target_embedding
+    def token_embedding(self, side):
+        """The token table of `side` ("source" or "target"); one
+        `shared_embedding` for both with a shared vocabulary."""
+        if self.shared_vocabulary:
+            return self.shared_embedding
+        return self.source_embedding if side == "source" else self.target_embedding
 
     def _logits(self, x):
         """Logits (..., vocab) of attentional vectors (..., decoder_units)."""
@@ -164,7 +165,7 @@ class LSTMTranslator(keras.Model):
     def build(self, input_shape=None):
         if self.built:
             return
-        self._source_embedding().build((None, None))
+        self.token_embedding("source").build((None, None))
         width = self.embedding_dim
         for layer in self.encoder_layers:
             layer.build((None, None, width))
@@ -278,12 +279,12 @@ class LSTMTranslator(keras.Model):
     def call(self, inputs, training=None):
         source_ids = inputs["encoder_inputs"]  # (batch, src)
         mask = ops.not_equal(source_ids, 0)
-        x = self.dropout_layer(self._source_embedding()(source_ids), training=training)
+        x = self.dropout_layer(self.token_embedding("source")(source_ids), training=training)
         for layer in self.encoder_layers:
             x = self.dropout_layer(layer(x, mask=mask, training=training), training=training)
         memory, state = self._memory_and_state(x, mask)
 
-        embedded = self.dropout_layer(self._target_embedding()(inputs["decoder_inputs"]), training=training)
+        embedded = self.dropout_layer(self.token_embedding("target")(inputs["decoder_inputs"]), training=training)
 
         # Keras' `scan` stacks the carry as its per-step output, so the carry
         # holds the attentional vector (`output`) beside the decoder state.
@@ -389,7 +390,7 @@ class LSTMTranslator(keras.Model):
         source_ids = ops.reshape(source_ids, (-1, self.max_source_length))
         mask = ops.not_equal(source_ids, 0)  # (batch, max_source_length)
         float_mask = ops.cast(mask, "float32")
-        x = self._source_embedding()(source_ids)
+        x = self.token_embedding("source")(source_ids)
         for layer in self.encoder_layers:
             forward = self._unrolled_lstm(layer.forward_layer.cell, x, float_mask, reverse=False)
             backward = self._unrolled_lstm(layer.backward_layer.cell, x, float_mask, reverse=True)
@@ -412,7 +413,7 @@ class LSTMTranslator(keras.Model):
         names = {t.name: t.role for t in self.decoder_tensor_specs()}
         memory = {k: v for k, v in tensors.items() if names[k] == MEMORY}
         state = {k: v for k, v in tensors.items() if names[k] == STATE}
-        attentional, next_state = self._step(self._target_embedding()(token), memory, state)
+        attentional, next_state = self._step(self.token_embedding("target")(token), memory, state)
         return {"logits": self._logits(attentional), **next_state}
 
     def get_config(self):
