@@ -174,9 +174,11 @@ def convert(
     with atomic.staged_directory(out_dir) as tmp_dir:
         with open(os.path.join(tmp_dir, "model.tflite"), "wb") as f:
             f.write(model_bytes)
-        for name, vocabulary in task.files().items():
-            with open(os.path.join(tmp_dir, name), "w", encoding="utf-8") as f:
-                f.write("".join(t + "\n" for t in vocabulary))
+        for name, content in task.files().items():  # bytes, or a vocabulary: a list of tokens
+            if not isinstance(content, bytes):
+                content = "".join(t + "\n" for t in content).encode("utf-8")
+            with open(os.path.join(tmp_dir, name), "wb") as f:
+                f.write(content)
         atomic.write_json(os.path.join(tmp_dir, MANIFEST_FILE), manifest)
     stages.update()
     stages.close()

@@ -19,6 +19,7 @@ the target embedding, separate or shared vocabularies):
 | `encoder_norm` / `decoder_norm` (pre-norm only)    | final `layer_norm`                            |
 | `output_projection` `Dense`                        | `decoder.projection`                          |
 | (tied) decoder token table, zero bias              | `decoder.projection`                          |
+| `logits_bias` (Marian's `final_logits_bias`)       | `decoder.projection.bias`                     |
 
 `convert_ctranslate2` checks the result before writing it, on real
 validation sentences: fed the Keras model's greedy tokens (teacher forcing),
@@ -48,8 +49,11 @@ import numpy as np
 
 from ondevice.errors import ZooError
 from zoo import atomic
+from zoo.text_tokenizer import END_ID, START_ID, UNK_ID
 
-SPECIAL_TOKENS = {"unk_token": "[UNK]", "bos_token": "[START]", "eos_token": "[END]", "decoder_start_token": "[START]"}
+SPECIAL_IDS = {"unk_token": UNK_ID, "bos_token": START_ID, "eos_token": END_ID, "decoder_start_token": START_ID}
+"""CTranslate2's special tokens: the zoo's reserved ids (`zoo.text_tokenizer`), named as the
+run's vocabulary names them (`[UNK]`... for trained runs, `<unk>`... for imported ones)."""
 REPORT_FILE = "conversion.json"
 INT8_WEIGHT_BITS = 7  # largest weight magnitude 63: no int16 saturation in u8 x s8 pair sums
 
@@ -177,8 +181,8 @@ def transformer_spec(model, source_vocab, target_vocab):
         activation=getattr(common_spec.Activation, activation),
     )
     spec.config.layer_norm_epsilon = float(model.encoder_layers[0].layer_norm_epsilon)
-    for key, token in SPECIAL_TOKENS.items():
-        setattr(spec.config, key, token)
+    for key, token_id in SPECIAL_IDS.items():
+        setattr(spec.config, key, target_vocab[token_id])
 
     encoder, decoder = spec.encoder, spec.decoder
     _embeddings(encoder, encoder.embeddings[0], model, "source")
@@ -203,6 +207,8 @@ def transformer_spec(model, source_vocab, target_vocab):
         _linear(decoder.projection, table.T, np.zeros(table.shape[0], np.float32))
     else:
         _dense(decoder.projection, model.output_projection)
+    if getattr(model, "logits_bias", False):  # Marian's final_logits_bias
+        decoder.projection.bias = decoder.projection.bias + np.asarray(model.output_bias.numpy(), np.float32)
 
     spec.register_source_vocabulary(list(source_vocab))
     spec.register_target_vocabulary(list(target_vocab))
@@ -365,6 +371,8 @@ class CTranslate2Decoder:
 
     def translate_ids(self, id_lists, beam_size=1, length_penalty=1.0):
         """Target id lists (no start/end) for source id lists, one batch."""
+        from zoo.text_tokenizer import PAD_ID
+
         tokens = [[self.source_vocab[i] for i in ids] for ids in id_lists]
         results = self.translator.translate_batch(
             tokens,
@@ -373,6 +381,7 @@ class CTranslate2Decoder:
             max_decoding_length=self.max_decoding_length,
             min_decoding_length=0,  # like our searches: `[END]` may come first (CTranslate2's default is 1)
             max_batch_size=len(tokens),
+            suppress_sequences=[[self.target_vocab[PAD_ID]]],  # our searches never generate padding either
         )
         return [[self.target_ids[t] for t in r.hypotheses[0]] for r in results]
 
@@ -444,10 +453,9 @@ def convert_ctranslate2(
         figures of `teacher_forced_comparison` and, for int8 weights,
         `int8_weight_bits`.
     """
-    from ondevice.tokenizer import WordPieceTokenizer
     from zoo.datasets.parallel_text import load_corpus
     from zoo.evaluation import load_translator
-    from zoo.training import load_run
+    from zoo.training import load_run, run_tokenizers
 
     if min_agreement is None:
         min_agreement = MIN_AGREEMENT.get(quantization, 0.0)
@@ -456,7 +464,7 @@ def convert_ctranslate2(
     spec = transformer_spec(model, source_vocab, target_vocab)
     int8_requantized = quantize_spec(spec, quantization, int8_weight_bits)
     corpus = load_corpus(data or run_info.get("data"))
-    tokenizer = WordPieceTokenizer(source_vocab)
+    tokenizer = run_tokenizers(run_dir)[0]
     ids = [tokenizer.tokenize(s)[: model.max_source_length] for s, _ in corpus.split("val")[:num_verify]]
     ids = [i for i in ids if i]
     keras_translator, _ = load_translator(run_dir)

@@ -10,10 +10,10 @@ by position; then LiteRT decodes on its own and whole outputs are compared.
 import numpy as np
 
 from ondevice.decoder_state import start_decoding
-from ondevice.search import greedy_search
+from ondevice.search import greedy_search, never_generated, suppress
 
 
-def measure_parity(keras_model, litert_model, source_batches, start_id, end_id, max_steps):
+def measure_parity(keras_model, litert_model, source_batches, start_id, end_id, max_steps, pad_id=0):
     """Compare Keras and LiteRT step models.
 
     Args:
@@ -23,6 +23,7 @@ def measure_parity(keras_model, litert_model, source_batches, start_id, end_id, 
         start_id: int. Decoder start token.
         end_id: int. End token.
         max_steps: int. Most decode steps.
+        pad_id: int. Padding token (never generated, like the start token).
 
     Returns:
         Dict: `sentences`, `steps`, `max_abs_logit_diff`,
@@ -30,6 +31,7 @@ def measure_parity(keras_model, litert_model, source_batches, start_id, end_id, 
         along the Keras path) and `sentence_agreement` (identical greedy
         outputs when each side decodes on its own).
     """
+    never = never_generated(start_id, pad_id)
     diffs, means, agree, steps, same, sentences = [], [], 0, 0, 0, 0
     for source in source_batches:
         batch = source.shape[0]
@@ -44,7 +46,7 @@ def measure_parity(keras_model, litert_model, source_batches, start_id, end_id, 
                 delta = np.abs(k_logits[alive] - l_logits[alive])
                 diffs.append(float(delta.max()))
                 means.append(float(delta.mean()))
-                k_next, l_next = k_logits.argmax(-1), l_logits.argmax(-1)
+                k_next, l_next = suppress(k_logits, never).argmax(-1), suppress(l_logits, never).argmax(-1)
                 agree += int((k_next == l_next)[alive].sum())
                 steps += int(alive.sum())
                 alive &= k_next != end_id
@@ -56,7 +58,7 @@ def measure_parity(keras_model, litert_model, source_batches, start_id, end_id, 
         finally:
             keras_state.close()
             litert_state.close()
-        litert_out = greedy_search(litert_model, source, start_id, end_id, max_steps)
+        litert_out = greedy_search(litert_model, source, start_id, end_id, max_steps, pad_id)
         same += sum(a == b for a, b in zip(keras_out, litert_out))
         sentences += batch
     return {

@@ -35,6 +35,7 @@ import json
 import os
 
 from ondevice.errors import ArtifactError
+from ondevice.tokenizers import tokenizer_files
 
 FORMAT_VERSION = 2
 # Upper bounds on what a manifest may claim, checked before anything is allocated.
@@ -145,7 +146,7 @@ class Manifest:
 
     def path(self, key):
         """Absolute path of a file named in the manifest (`model_file`, a vocabulary, ...)."""
-        name = self.data["tokenizer"][key] if key.endswith("vocabulary") else self.data[key]
+        name = self.data["tokenizer"][key] if key.endswith(("vocabulary", "_model")) else self.data[key]
         return os.path.join(self.directory, name)
 
 
@@ -204,6 +205,8 @@ def _validate(data):
                         f"manifest.json: {signature} {side[:-1]} {tensor.get('name')!r} has role "
                         f"{tensor.get('role')!r}; expected one of {sorted(allowed)}"
                     )
+    if task == "translation":
+        tokenizer_files(data["tokenizer"])
     if "special_tokens" in spec["keys"]:
         for key in ("pad", "unk", "start", "end"):
             if not isinstance(data["special_tokens"][key], int):

@@ -11,6 +11,12 @@ for any *step model* (`encode(source_ids) -> dict`,
 algorithm is the same on both sides and they can be compared token for
 token.
 
+No search ever generates the start token or the padding token (id
+`pad_id`, 0 in every model of the zoo): their scores are set to -inf before
+a token is chosen (after the log-softmax in beam search), as Hugging Face's
+`bad_words_ids=[[pad]]` does for Marian models, whose decoder starts with
+the padding token.
+
 Everything here is numpy; no TensorFlow.
 """
 
@@ -30,7 +36,19 @@ def log_softmax(logits):
     return x
 
 
-def greedy_search(model, source_ids, start_id, end_id, max_steps):
+def never_generated(start_id, pad_id):
+    """The token ids no search generates."""
+    return sorted({int(start_id), int(pad_id)})
+
+
+def suppress(logits, ids):
+    """A copy of `logits` (rows, vocab) with the columns `ids` set to -inf."""
+    logits = np.array(logits, dtype=np.float64 if logits.dtype == np.float64 else np.float32)
+    logits[:, ids] = -np.inf
+    return logits
+
+
+def greedy_search(model, source_ids, start_id, end_id, max_steps, pad_id=0):
     """Decode the argmax token at each step until `end_id` or `max_steps`.
 
     Args:
@@ -39,11 +57,13 @@ def greedy_search(model, source_ids, start_id, end_id, max_steps):
         start_id: int. First decoder token.
         end_id: int or None. Sentences stop at this token (not returned).
         max_steps: int. Most decode steps (tokens generated).
+        pad_id: int. The padding token (never generated).
 
     Returns:
         A list (batch) of lists of generated token ids, without start/end.
     """
-    return _collect(generate_tokens(model, source_ids, start_id, end_id, max_steps, argmax_tokens), source_ids.shape[0])
+    steps = generate_tokens(model, source_ids, start_id, end_id, max_steps, argmax_tokens, pad_id)
+    return _collect(steps, source_ids.shape[0])
 
 
 def argmax_tokens(logits):
@@ -58,7 +78,7 @@ def _collect(steps, batch):
     return outputs
 
 
-def generate_tokens(model, source_ids, start_id, end_id, max_steps, choose):
+def generate_tokens(model, source_ids, start_id, end_id, max_steps, choose, pad_id=0):
     """Decode one token per unfinished sentence per step (greedy, sampling).
 
     A generator: after every step it yields `(sentences, tokens)`, the
@@ -72,15 +92,18 @@ def generate_tokens(model, source_ids, start_id, end_id, max_steps, choose):
         start_id: int. First decoder token.
         end_id: int or None. End-of-sentence token.
         max_steps: int. Most decode steps.
-        choose: `logits (rows, vocab) -> int32 tokens (rows,)`.
+        choose: `logits (rows, vocab) -> int32 tokens (rows,)`; it sees
+            -inf for the start and padding tokens.
+        pad_id: int. The padding token.
     """
+    never = never_generated(start_id, pad_id)
     batch = source_ids.shape[0]
     state = start_decoding(model, source_ids, max_steps)
     try:
         sentences = np.arange(batch)  # the sentence of each row of the state
         token = np.full((batch,), start_id, np.int32)
         for _ in range(max_steps):
-            token = choose(state.step(token))
+            token = choose(suppress(state.step(token), never))
             going = token != end_id if end_id is not None else np.ones(len(token), bool)
             yield sentences[going], token[going]
             if not going.all():
@@ -127,6 +150,7 @@ def beam_search(
     beam_size=5,
     length_penalty=1.0,
     stop="early",
+    pad_id=0,
 ):
     """Beam search with length normalization.
 
@@ -158,6 +182,7 @@ def beam_search(
         length_penalty: float. Exponent of the length normalization
             (0 = raw log-probability).
         stop: str. `"early"` or `"fairseq"` (see above).
+        pad_id: int. The padding token (never generated).
 
     Returns:
         A list (batch) of the best hypotheses' token ids (no start/end).
@@ -167,12 +192,13 @@ def beam_search(
     batch, k = source_ids.shape[0], beam_size
     state = start_decoding(model, source_ids, max_steps)
     try:
-        return _beam_search(state, batch, k, start_id, end_id, max_steps, length_penalty, stop)
+        return _beam_search(state, batch, k, start_id, end_id, max_steps, length_penalty, stop, pad_id)
     finally:
         state.close()
 
 
-def _beam_search(state, batch, k, start_id, end_id, max_steps, length_penalty, stop):
+def _beam_search(state, batch, k, start_id, end_id, max_steps, length_penalty, stop, pad_id):
+    never = never_generated(start_id, pad_id)
     tile = np.repeat(np.arange(batch), k)  # sentence-major: row = sentence * k + beam
     state.select(tile)
     active = np.arange(batch)  # sentences still in the state, in row-block order
@@ -187,7 +213,9 @@ def _beam_search(state, batch, k, start_id, end_id, max_steps, length_penalty, s
 
     for step in range(max_steps):
         n = len(active)
-        log_probs = log_softmax(state.step(token)).reshape(n, k, -1)
+        log_probs = log_softmax(state.step(token))
+        log_probs[:, never] = -np.inf
+        log_probs = log_probs.reshape(n, k, -1)
         vocab = log_probs.shape[-1]
         candidates = (scores[:, :, None] + log_probs).reshape(n, k * vocab)
         top = _top_candidates(candidates, min(2 * k, k * vocab), block=vocab)  # (n, 2k), best first
@@ -243,7 +271,7 @@ def _beam_search(state, batch, k, start_id, end_id, max_steps, length_penalty, s
     return results
 
 
-def sample_search(model, source_ids, start_id, end_id, max_steps, temperature=1.0, top_k=0, seed=None):
+def sample_search(model, source_ids, start_id, end_id, max_steps, temperature=1.0, top_k=0, seed=None, pad_id=0):
     """Ancestral sampling: each token drawn from softmax(logits / temperature).
 
     Args:
@@ -255,6 +283,7 @@ def sample_search(model, source_ids, start_id, end_id, max_steps, temperature=1.
         temperature: float > 0. Below 1 sharpens, above 1 flattens.
         top_k: int. If > 0, sample only among the k most probable tokens.
         seed: int, None or a `numpy.random.Generator`. Same seed, same output.
+        pad_id: int. The padding token (never generated).
 
     Returns:
         A list (batch) of lists of token ids, without start/end.
@@ -274,4 +303,4 @@ def sample_search(model, source_ids, start_id, end_id, max_steps, temperature=1.
         draws = rng.random((logits.shape[0], 1)) * cumulative[:, -1:]
         return np.minimum((cumulative < draws).sum(axis=-1), probs.shape[-1] - 1).astype(np.int32)
 
-    return _collect(generate_tokens(model, source_ids, start_id, end_id, max_steps, draw), source_ids.shape[0])
+    return _collect(generate_tokens(model, source_ids, start_id, end_id, max_steps, draw, pad_id), source_ids.shape[0])

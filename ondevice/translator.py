@@ -6,7 +6,7 @@ from ondevice.errors import ArtifactError, InputError
 from ondevice.litert_model import LiteRTStepModel
 from ondevice.manifest import load_manifest
 from ondevice.search import argmax_tokens, beam_search, generate_tokens, greedy_search
-from ondevice.tokenizer import WordPieceTokenizer
+from ondevice.tokenizers import load_tokenizers
 
 
 def pad_batch(sequences, pad_id=0):
@@ -18,14 +18,6 @@ def pad_batch(sequences, pad_id=0):
     return out
 
 
-def _load_vocabulary(manifest, key):
-    path = manifest.path(key)
-    try:
-        return WordPieceTokenizer.from_file(path)
-    except (OSError, ValueError) as e:  # missing, not UTF-8, duplicate tokens, no [UNK]
-        raise ArtifactError(f"{path}: not a usable vocabulary ({e})") from None
-
-
 class Translator:
     """Translate text with an encoder-decoder step model.
 
@@ -35,8 +27,8 @@ class Translator:
 
     Args:
         model: a step model (`ondevice.search`), e.g. `LiteRTStepModel`.
-        source_tokenizer: `WordPieceTokenizer` of the source language.
-        target_tokenizer: `WordPieceTokenizer` of the target language.
+        source_tokenizer: tokenizer of the source language (`ondevice.tokenizers`).
+        target_tokenizer: tokenizer of the target language.
         special_tokens: dict with `pad`, `start`, `end` ids.
         max_source_length: int. Longest accepted source (tokens).
         max_target_length: int. Most decode steps.
@@ -71,9 +63,7 @@ class Translator:
                 f"{artifact_dir}: a {manifest.family!r} model for task {task!r}; translation needs a 'translation' model"
             )
         model = LiteRTStepModel(manifest, num_threads=num_threads)
-        source = _load_vocabulary(manifest, "source_vocabulary")
-        shared = manifest.path("source_vocabulary") == manifest.path("target_vocabulary")
-        target = source if shared else _load_vocabulary(manifest, "target_vocabulary")
+        source, target = load_tokenizers(manifest.data["tokenizer"], manifest.directory, manifest.special_tokens)
         logits = model.logits_size
         if logits is not None and logits != target.vocabulary_size:
             raise ArtifactError(
@@ -119,7 +109,9 @@ class Translator:
             chunk = order[start : start + self.batch_size]
             source = pad_batch([id_lists[i] for i in chunk], self.special["pad"])
             if beam_size <= 1:
-                outputs = greedy_search(self.model, source, self.special["start"], self.special["end"], max_steps)
+                outputs = greedy_search(
+                    self.model, source, self.special["start"], self.special["end"], max_steps, self.special["pad"]
+                )
             else:
                 outputs = beam_search(
                     self.model,
@@ -130,6 +122,7 @@ class Translator:
                     beam_size=beam_size,
                     length_penalty=length_penalty,
                     stop=beam_stop,
+                    pad_id=self.special["pad"],
                 )
             for i, ids in zip(chunk, outputs):
                 results[i] = ids
@@ -152,7 +145,9 @@ class Translator:
         source = pad_batch([self.encode_text(text, truncate)], self.special["pad"])
         max_steps = min(max_steps or self.max_target_length, self.max_target_length)
         tokens = []
-        steps = generate_tokens(self.model, source, self.special["start"], self.special["end"], max_steps, argmax_tokens)
+        steps = generate_tokens(
+            self.model, source, self.special["start"], self.special["end"], max_steps, argmax_tokens, self.special["pad"]
+        )
         for _, new in steps:
             if len(new):  # nothing new on the step that ends the sentence
                 tokens.extend(int(t) for t in new)

@@ -244,8 +244,8 @@ BAD_MODELS = {
         ),
         "logits",
     ),
-    "vocabulary missing": (lambda d, tmp: os.remove(d / "source_vocab.txt"), "not a usable vocabulary"),
-    "vocabulary not UTF-8": (lambda d, tmp: (d / "source_vocab.txt").write_bytes(b"\xff\xfe\n"), "not a usable vocabulary"),
+    "vocabulary missing": (lambda d, tmp: os.remove(d / "source_vocab.txt"), "tokenizer files not usable"),
+    "vocabulary not UTF-8": (lambda d, tmp: (d / "source_vocab.txt").write_bytes(b"\xff\xfe\n"), "tokenizer files not usable"),
 }
 
 

@@ -20,16 +20,24 @@ VARIANTS = {
         "scale_embeddings": True, "activation": "swish",
     },
     "learned_positions_scaled": {"shared_vocabulary": True, "scale_embeddings": True},
+    # An imported Marian model: the above plus a logits bias.
+    "marian": {
+        "shared_vocabulary": True, "normalize_first": False, "positions": "sinusoidal",
+        "scale_embeddings": True, "activation": "silu", "logits_bias": True,
+    },
 }
 
 
 def small_model(tie_embeddings=False, **options):
     source_vocabulary = 60 if options.get("shared_vocabulary") else 50
-    return TransformerTranslator(
+    model = TransformerTranslator(
         source_vocabulary, 60, hidden_dim=32, intermediate_dim=64, num_heads=2, num_encoder_layers=2,
         num_decoder_layers=2, dropout=0.0, max_source_length=10, max_target_length=8,
         tie_embeddings=tie_embeddings, **options,
     )
+    if model.logits_bias:  # not the zeros it starts with, so that a lost bias shows
+        model.output_bias.assign(np.random.default_rng(0).normal(0, 1, (60,)).astype("float32"))
+    return model
 
 
 SOURCE = np.array([[5, 6, 7, 8, 0, 0], [9, 10, 11, 12, 13, 14]], np.int32)

@@ -1,4 +1,4 @@
-"""The `zoo` command line: train, average, eval, convert, translate, sample, reconstruct, interpolate, bench.
+"""The `zoo` command line: train, import, average, eval, convert, translate, sample, reconstruct, interpolate, bench.
 
 `translate`, `sample`, `reconstruct` and `interpolate` run with only numpy +
 ai-edge-litert installed; the other subcommands import TensorFlow lazily,
@@ -56,6 +56,7 @@ def _train(args):
         overrides=overrides,
         max_train_pairs=args.max_train_pairs,
         strategy=args.strategy,
+        init=args.init,
         verbose=1 if sys.stdout.isatty() else 2,  # a bar on a terminal, one line per epoch in a log file
     )
     print(f"trained model written to {args.out}")
@@ -91,6 +92,17 @@ def _eval(args):
         )
     for source, hypothesis, reference in results[-1]["examples"]:
         print(f"  src: {source}\n  hyp: {hypothesis}\n  ref: {reference}")
+
+
+def _import(args):
+    from converters.marian import import_marian
+
+    run_info = import_marian(args.source, args.out, max_length=args.max_length)
+    config = run_info["config"]
+    print(
+        f"imported {args.source} as {args.out}: {config['num_encoder_layers']}+{config['num_decoder_layers']} layers, "
+        f"width {config['hidden_dim']}, {config['source_vocabulary_size']} tokens"
+    )
 
 
 def _convert(args):
@@ -178,6 +190,13 @@ def build_parser():
         "image_vae: bundled 8x8 digits, an .npz of MNIST-shaped arrays, or mnist)",
     )
     p.add_argument("--out", required=True, help="run directory")
+    p.add_argument(
+        "--init",
+        default=None,
+        metavar="RUN",
+        help="fine-tune: start from this run's (trained or imported) architecture, tokenizer and weights; "
+        "--preset is ignored, --set/--epochs/--learning-rate change its training settings",
+    )
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--learning-rate", type=float, default=None)
@@ -197,6 +216,13 @@ def build_parser():
         "--batch-size is per replica",
     )
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("import", help="import a pretrained checkpoint as a run (Marian / OPUS-MT from Hugging Face)")
+    p.add_argument("format", choices=["marian"], help="checkpoint format")
+    p.add_argument("source", help="a local Hugging Face checkpoint directory, or a hub id such as Helsinki-NLP/opus-mt-en-de")
+    p.add_argument("--out", required=True, help="run directory to write")
+    p.add_argument("--max-length", type=int, default=None, help="longest source and target in tokens (default 256)")
+    p.set_defaults(func=_import)
 
     p = sub.add_parser("average", help="make a run's model the average of its last N epoch checkpoints")
     p.add_argument("run", help="runs/NAME (trained with keep_checkpoints >= N)")
@@ -286,7 +312,7 @@ TENSORFLOW_NOTICES = re.compile(
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
     r"|To enable the following instructions: .*rebuild TensorFlow)"
 )
-TENSORFLOW_COMMANDS = ("train", "average", "eval", "convert", "bench")
+TENSORFLOW_COMMANDS = ("train", "import", "average", "eval", "convert", "bench")
 
 
 def _start_tensorflow_quietly():

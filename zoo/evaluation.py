@@ -12,7 +12,6 @@ import time
 import sacrebleu
 
 from ondevice.manifest import MANIFEST_FILE
-from ondevice.tokenizer import WordPieceTokenizer
 from ondevice.translator import Translator
 from zoo.datasets.parallel_text import load_corpus
 
@@ -22,15 +21,16 @@ def load_translator(path, batch_size=32):
     if os.path.exists(os.path.join(path, MANIFEST_FILE)):
         return Translator.from_artifact(path, batch_size=batch_size), None
     from zoo.keras_step_model import KerasStepModel
-    from zoo.text_tokenizer import END_ID, PAD_ID, START_ID
-    from zoo.training import load_run
+    from zoo.text_tokenizer import SPECIAL_TOKENS
+    from zoo.training import load_run, run_tokenizers
 
-    model, run_info, source_vocab, target_vocab = load_run(path)
+    model, run_info, _, _ = load_run(path)
+    source_tokenizer, target_tokenizer = run_tokenizers(path)
     translator = Translator(
         KerasStepModel(model),
-        WordPieceTokenizer(source_vocab),
-        WordPieceTokenizer(target_vocab),
-        {"pad": PAD_ID, "start": START_ID, "end": END_ID},
+        source_tokenizer,
+        target_tokenizer,
+        SPECIAL_TOKENS,
         model.max_source_length,
         model.max_target_length,
         batch_size=batch_size,

@@ -12,6 +12,8 @@ import tensorflow as tf
 from ondevice.tokenizer import RESERVED_TOKENS, WordPieceTokenizer
 
 PAD_ID, UNK_ID, START_ID, END_ID = range(4)
+SPECIAL_TOKENS = {"pad": PAD_ID, "unk": UNK_ID, "start": START_ID, "end": END_ID}
+"""The reserved ids of every model of the zoo (imported ones are reordered to them)."""
 TOKENIZER_OPTIONS = dict(lowercase=False, strip_accents=False, split=True, split_on_cjk=True)
 
 

@@ -45,13 +45,15 @@ from zoo.datasets.pipeline import make_dataset
 from zoo.families import get_family
 from zoo.inverse_square_root_decay import InverseSquareRootDecay
 from zoo.losses import MaskedSequenceLoss, masked_accuracy
-from zoo.text_tokenizer import make_tokenizer, read_vocabulary, train_vocabulary
+from ondevice.tokenizers import load_tokenizers, tokenizer_files
+from zoo.text_tokenizer import SPECIAL_TOKENS, make_tokenizer, read_vocabulary, train_vocabulary
 
 RUN_FILE = "run.json"
 MODEL_FILE = "model.keras"
 SOURCE_VOCAB = "source_vocab.txt"
 TARGET_VOCAB = "target_vocab.txt"
 SHARED_VOCAB = "vocabulary.txt"
+TOKENIZER_FILE = "tokenizer.json"
 STRATEGIES = ("default", "mirrored", "multiworker")
 CPU_DEVICES_ENV = "ZOO_CPU_DEVICES"
 """Split the CPU into this many logical devices (tests of `mirrored` without GPUs)."""
@@ -212,6 +214,23 @@ def vocabulary_files(run_dir):
     return os.path.join(run_dir, SOURCE_VOCAB), os.path.join(run_dir, TARGET_VOCAB)
 
 
+def run_tokenizer_spec(run_dir):
+    """The run's tokenizer description, in the manifest's `tokenizer` form
+    (`ondevice.tokenizers`): `tokenizer.json` if the run has one (imported
+    SentencePiece models), else its WordPiece vocabularies."""
+    path = os.path.join(run_dir, TOKENIZER_FILE)
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    source, target = vocabulary_files(run_dir)
+    return {"kind": "wordpiece", "source_vocabulary": os.path.basename(source), "target_vocabulary": os.path.basename(target)}
+
+
+def run_tokenizers(run_dir):
+    """The run's `(source, target)` TensorFlow-free tokenizers (`ondevice.tokenizers`)."""
+    return load_tokenizers(run_tokenizer_spec(run_dir), run_dir, SPECIAL_TOKENS)
+
+
 def _count_batches(dataset):
     return int(dataset.reduce(0, lambda count, _: count + 1).numpy())
 
@@ -283,6 +302,7 @@ def train(
     verbose=1,
     strategy="default",
     backup_steps=None,
+    init=None,
 ):
     """Train a model of `family` and write a run directory.
 
@@ -300,6 +320,10 @@ def train(
             `make_strategy`); the config's `batch_size` is per replica.
         backup_steps: int or None. Back up the training state every this
             many steps (default: four times per epoch) and at each epoch end.
+        init: str or None. A finished run directory (trained or imported) to
+            start from: its architecture, tokenizer and weights; `preset`
+            is ignored, `overrides` change its training settings
+            (fine-tuning, e.g. domain adaptation of an OPUS-MT model).
 
     Returns:
         The Keras `History` object.
@@ -309,13 +333,34 @@ def train(
     # Non-chief workers write everything to a temporary directory (removed at the end).
     write_dir = run_dir if chief else tempfile.mkdtemp(prefix="zoo-worker-")
     try:
-        return _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, epochs, overrides, max_train_pairs, verbose, backup_steps)
+        return _train(
+            family, run_dir, write_dir, strategy_name, strategy, preset, data, epochs, overrides, max_train_pairs,
+            verbose, backup_steps, init,
+        )
     finally:
         if not chief:
             shutil.rmtree(write_dir, ignore_errors=True)
 
 
-def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, epochs, overrides, max_train_pairs, verbose, backup_steps):
+def _start_from(init, family, write_dir, overrides):
+    """The config and weights of run `init`, its tokenizer files copied into
+    `write_dir` (kept if already there: a resumed fine-tuning)."""
+    init_model, init_info, _, _ = load_run(init)
+    if init_info["family"] != family:
+        raise ValueError(f"--init {init}: a {init_info['family']} run, not a {family} run")
+    spec = run_tokenizer_spec(init)
+    names = set(tokenizer_files(spec).values())
+    os.makedirs(write_dir, exist_ok=True)
+    for name in names:
+        if not os.path.exists(os.path.join(write_dir, name)):
+            shutil.copyfile(os.path.join(init, name), os.path.join(write_dir, name))
+    if spec["kind"] != "wordpiece":
+        atomic.write_json(os.path.join(write_dir, TOKENIZER_FILE), spec)
+    config = get_family(family).config_from_dict(init_info["config"])
+    return dataclasses.replace(config, **overrides), init_model.get_weights()
+
+
+def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, epochs, overrides, max_train_pairs, verbose, backup_steps, init=None):
     chief = write_dir == run_dir
     family_module = get_family(family)
     if hasattr(family_module, "train"):  # a family with its own task (e.g. a VAE) trains itself
@@ -326,19 +371,27 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
     overrides = dict(overrides or {})
     if epochs is not None:
         overrides["epochs"] = epochs
-    config = family_module.get_preset(preset, **overrides)
+    init_weights = None
+    if init:
+        config, init_weights = _start_from(init, family, write_dir, overrides)
+        preset = f"init:{init}"
+    else:
+        config = family_module.get_preset(preset, **overrides)
     config.check_training()
     corpus = load_corpus(data)
     if max_train_pairs:
         corpus.train = corpus.train[:max_train_pairs]
     os.makedirs(write_dir, exist_ok=True)
 
-    source_vocab, target_vocab = _vocabularies(write_dir, corpus, config)
-    # The model's vocabulary sizes are the learned ones (often below the cap).
-    config = dataclasses.replace(
-        config, source_vocabulary_size=len(source_vocab), target_vocabulary_size=len(target_vocab)
-    )
-    source_tokenizer, target_tokenizer = make_tokenizer(source_vocab), make_tokenizer(target_vocab)
+    if run_tokenizer_spec(write_dir)["kind"] == "wordpiece":
+        source_vocab, target_vocab = _vocabularies(write_dir, corpus, config)
+        # The model's vocabulary sizes are the learned ones (often below the cap).
+        config = dataclasses.replace(
+            config, source_vocabulary_size=len(source_vocab), target_vocabulary_size=len(target_vocab)
+        )
+        source_tokenizer, target_tokenizer = make_tokenizer(source_vocab), make_tokenizer(target_vocab)
+    else:  # a TF-free tokenizer (SentencePiece): make_dataset tokenizes in Python
+        source_tokenizer, target_tokenizer = run_tokenizers(write_dir)
 
     replicas = strategy.num_replicas_in_sync
     global_batch = config.batch_size * replicas
@@ -371,6 +424,8 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
     with strategy.scope():
         model = family_module.build_model(config)
         model(next(iter(train_ds))[0])  # build the weights (BackupAndRestore needs a built model)
+        if init_weights is not None:
+            model.set_weights(init_weights)
         model.compile(
             optimizer=make_optimizer(config, learning_rate, warmup_steps, total_steps),
             loss=MaskedSequenceLoss(label_smoothing=config.label_smoothing),
@@ -388,6 +443,7 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
     run_info = {
         "family": family,
         "preset": preset,
+        **({"init": os.path.abspath(init)} if init else {}),
         "config": dataclasses.asdict(config),
         "data": data or "default",
         "corpus": corpus.name,
@@ -572,6 +628,9 @@ def load_run(run_dir):
         run_info = json.load(f)
     get_family(run_info["family"])  # registers the family's Keras classes
     model = keras.saving.load_model(path, safe_mode=True)
+    if os.path.exists(os.path.join(run_dir, TOKENIZER_FILE)):  # SentencePiece: pieces, one per line
+        source, target = run_tokenizers(run_dir)
+        return model, run_info, source.vocabulary, target.vocabulary
     paths = vocabulary_files(run_dir)
     vocabs = [read_vocabulary(p) if os.path.exists(p) else None for p in paths]
     return model, run_info, vocabs[0], vocabs[1]

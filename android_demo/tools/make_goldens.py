@@ -161,6 +161,12 @@ MUTATIONS = {
         ("fairseq",),
     ),
     "greedy: finished sentences leave the batch": ("generate_tokens", "if not going.all():", "if False:", ("greedy",)),
+    "beam: padding and start are never generated": (
+        "_beam_search",
+        "log_probs[:, never] = -np.inf",
+        "pass",
+        BEAM,
+    ),
 }
 # The functions of `ondevice.search` a mutated copy re-defines (they call each other).
 SEARCH_FUNCTIONS = ("generate_tokens", "greedy_search", "_collect", "_beam_search", "beam_search")

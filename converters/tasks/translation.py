@@ -1,5 +1,6 @@
 """Conversion task `translation`: seq2seq `encode` + `decode_step`."""
 
+import os
 import random
 
 import numpy as np
@@ -8,13 +9,13 @@ from ondevice.decoder_state import ArrayDecoderState, time_index
 
 from converters.verify import check, measure_parity
 from ondevice.litert_model import LiteRTStepModel
-from ondevice.tokenizer import WordPieceTokenizer
+from ondevice.tokenizers import tokenizer_files
 from ondevice.translator import pad_batch
 from zoo.datasets.parallel_text import load_corpus
 from zoo.keras_step_model import KerasStepModel
 from zoo.step_model import decode_variants
-from zoo.text_tokenizer import END_ID, PAD_ID, START_ID, UNK_ID, read_vocabulary
-from zoo.training import SHARED_VOCAB, SOURCE_VOCAB, TARGET_VOCAB, vocabulary_files
+from zoo.text_tokenizer import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID
+from zoo.training import run_tokenizer_spec, run_tokenizers
 
 
 def source_batches(sentences, tokenizer, max_length, batch_size, fixed_length=False):
@@ -87,11 +88,10 @@ class TranslationTask:
 
     def __init__(self, model, run_dir, run_info, data, num_calibration, num_verify, batch_size):
         self.model, self.run_info, self.batch_size = model, run_info, batch_size
-        source_path, target_path = vocabulary_files(run_dir)
-        self.shared_vocabulary = source_path == target_path
-        self.source_vocab, self.target_vocab = read_vocabulary(source_path), read_vocabulary(target_path)
+        self.run_dir = run_dir
+        self.tokenizer_spec = run_tokenizer_spec(run_dir)
+        self.tokenizer, _ = run_tokenizers(run_dir)
         corpus = load_corpus(data or run_info.get("data"))
-        self.tokenizer = WordPieceTokenizer(self.source_vocab)
         self.calibration_pairs = random.Random(0).sample(corpus.train, min(num_calibration, len(corpus.train)))
         self.verify_pairs = (corpus.val or corpus.train)[:num_verify]
         self.max_steps = int(model.max_target_length)
@@ -107,23 +107,30 @@ class TranslationTask:
 
     def manifest_fields(self):
         return {
-            "special_tokens": {"pad": PAD_ID, "unk": UNK_ID, "start": START_ID, "end": END_ID},
+            "special_tokens": dict(SPECIAL_TOKENS),
             "max_source_length": int(self.model.max_source_length),
             "max_target_length": int(self.model.max_target_length),
             "languages": {"source": self.run_info.get("source_lang"), "target": self.run_info.get("target_lang")},
-            "tokenizer": tokenizer_fields(**self._vocabulary_names()),
+            "tokenizer": self._manifest_tokenizer(),
         }
 
-    def _vocabulary_names(self):
-        """The manifest's vocabulary file names: one file for both sides
-        when the run has a shared vocabulary."""
-        if self.shared_vocabulary:
-            return {"source_vocabulary": SHARED_VOCAB, "target_vocabulary": SHARED_VOCAB}
-        return {"source_vocabulary": SOURCE_VOCAB, "target_vocabulary": TARGET_VOCAB}
+    def _manifest_tokenizer(self):
+        """The run's tokenizer description; WordPiece's with the options the
+        device tokenizers must use."""
+        spec = dict(self.tokenizer_spec)
+        if spec["kind"] != "wordpiece":
+            return spec
+        names = {key: spec[key] for key in ("source_vocabulary", "target_vocabulary")}
+        return tokenizer_fields(**names)
 
     def files(self):
-        names = self._vocabulary_names()
-        return {names["source_vocabulary"]: self.source_vocab, names["target_vocabulary"]: self.target_vocab}
+        """The run's tokenizer files, copied byte for byte (one file for both
+        sides when the vocabulary is shared)."""
+        out = {}
+        for name in tokenizer_files(self.tokenizer_spec).values():
+            with open(os.path.join(self.run_dir, name), "rb") as f:
+                out[name] = f.read()
+        return out
 
     def parity(self, manifest, model_bytes):
         litert_model = LiteRTStepModel(manifest, model_content=model_bytes)

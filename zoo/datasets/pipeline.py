@@ -36,8 +36,10 @@ def make_dataset(
 
     Args:
         pairs: list of `(source, target)` strings.
-        source_tokenizer: keras-hub tokenizer for the source language.
-        target_tokenizer: keras-hub tokenizer for the target language.
+        source_tokenizer: keras-hub tokenizer for the source language (run
+            inside tf.data), or a TF-free `ondevice` tokenizer with
+            `tokenize(text) -> ids` (SentencePiece; run once in Python).
+        target_tokenizer: the same for the target language.
         batch_size: int. Sentences per batch (every bucket), when
             `batch_tokens` is 0.
         max_source_length: int. Longer sources are dropped.
@@ -58,12 +60,19 @@ def make_dataset(
     """
     sources = [s for s, _ in pairs]
     targets = [t for _, t in pairs]
-    ds = tf.data.Dataset.from_tensor_slices((sources, targets))
+    if callable(source_tokenizer):  # keras-hub tokenizers are layers
+        ds = tf.data.Dataset.from_tensor_slices((sources, targets))
 
-    def tokenize(source, target):
-        return source_tokenizer(source), target_tokenizer(target)
+        def tokenize(source, target):
+            return source_tokenizer(source), target_tokenizer(target)
 
-    ds = ds.batch(1024).map(tokenize, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+        ds = ds.batch(1024).map(tokenize, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+    else:
+        ids = [
+            tf.ragged.constant([tokenizer.tokenize(text) for text in texts], tf.int32, ragged_rank=1)
+            for tokenizer, texts in ((source_tokenizer, sources), (target_tokenizer, targets))
+        ]
+        ds = tf.data.Dataset.from_tensor_slices(tuple(ids))
     ds = ds.filter(
         lambda s, t: tf.logical_and(
             tf.logical_and(tf.size(s) > 0, tf.size(s) <= max_source_length),

@@ -39,6 +39,8 @@ class TransformerConfig(TrainingConfig):
             `sqrt(hidden_dim)` (and initialize them with standard deviation
             `hidden_dim ** -0.5`), as fairseq and Marian do.
         activation: str. Feed-forward activation (`relu`, `gelu`, `swish`).
+        logits_bias: bool. A bias vector added to the logits (Marian's
+            `final_logits_bias`).
     """
 
     source_vocabulary_size: int = 8000
@@ -57,6 +59,7 @@ class TransformerConfig(TrainingConfig):
     positions: str = "learned"
     scale_embeddings: bool = False
     activation: str = "relu"
+    logits_bias: bool = False
 
     def model_kwargs(self):
         """The arguments of `TransformerTranslator.__init__`."""
@@ -77,6 +80,7 @@ class TransformerConfig(TrainingConfig):
             "positions",
             "scale_embeddings",
             "activation",
+            "logits_bias",
         )
         return {name: getattr(self, name) for name in names}
 

@@ -44,6 +44,9 @@ class TransformerTranslator(keras.Model):
             cosines in the second, Marian's and tensor2tensor's layout).
         scale_embeddings: bool. Token embeddings times `sqrt(hidden_dim)`.
         activation: str. Feed-forward activation.
+        logits_bias: bool. A bias added to the logits (Marian's
+            `final_logits_bias`); with tied embeddings the projection has
+            no bias of its own.
     """
 
     family = "transformer"
@@ -66,6 +69,7 @@ class TransformerTranslator(keras.Model):
         positions="learned",
         scale_embeddings=False,
         activation="relu",
+        logits_bias=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -87,6 +91,7 @@ class TransformerTranslator(keras.Model):
         self.positions = positions
         self.scale_embeddings = scale_embeddings
         self.activation = activation
+        self.logits_bias = logits_bias
         self.head_dim = hidden_dim // num_heads
         self.embedding_scale = float(np.sqrt(hidden_dim)) if scale_embeddings else 1.0
 
@@ -118,6 +123,8 @@ class TransformerTranslator(keras.Model):
             self.decoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm")
         if not self.tie_embeddings:
             self.output_projection = keras.layers.Dense(target_vocabulary_size, name="output_projection")
+        if logits_bias:
+            self.output_bias = self.add_weight(shape=(target_vocabulary_size,), initializer="zeros", name="logits_bias")
 
     def build(self, input_shape=None):
         """Create every weight by running the teacher-forced graph on a
@@ -200,8 +207,10 @@ class TransformerTranslator(keras.Model):
     def _logits(self, x):
         x = self._final_norm(x, "target")  # (batch, tgt, hidden)
         if self.tie_embeddings:
-            return self.token_embedding("target")(x, reverse=True)  # (batch, tgt, vocab)
-        return self.output_projection(x)  # (batch, tgt, vocab)
+            logits = self.token_embedding("target")(x, reverse=True)  # (batch, tgt, vocab)
+        else:
+            logits = self.output_projection(x)  # (batch, tgt, vocab)
+        return logits + self.output_bias if self.logits_bias else logits
 
     # Training graph --------------------------------------------------------
 
@@ -454,6 +463,7 @@ class TransformerTranslator(keras.Model):
                 "positions": self.positions,
                 "scale_embeddings": self.scale_embeddings,
                 "activation": self.activation,
+                "logits_bias": self.logits_bias,
             }
         )
         return config

@@ -10,6 +10,9 @@ package edgezoo.ondevice
  * (buffers fed to the interpreter); a [StepModel] (the golden tests replay the Python runtime's
  * recorded steps through one) an [ArrayDecoderState]. Both sides run the same algorithm and
  * are compared call for call.
+ *
+ * No search ever generates the start token or the padding token: their scores are -inf before a
+ * token is chosen (after the log-softmax in beam search), as in Python ([neverGenerated]).
  */
 /**
  * numpy's pairwise summation (`np.add.reduce` over a contiguous float64 row), so that the sums
@@ -73,6 +76,16 @@ internal fun argmax(values: FloatArray, offset: Int, length: Int): Int {
     return best
 }
 
+/** The token ids no search generates (`ondevice.search.never_generated`). */
+fun neverGenerated(startId: Int, padId: Int): IntArray = sortedSetOf(startId, padId).toIntArray()
+
+/** A copy of [logits] with the columns [ids] set to -inf (`ondevice.search.suppress`). */
+fun suppress(logits: Logits, ids: IntArray): Logits {
+    val values = logits.values.copyOf()
+    for (row in 0 until logits.rows) for (id in ids) values[row * logits.vocab + id] = Float.NEGATIVE_INFINITY
+    return Logits(logits.rows, logits.vocab, values)
+}
+
 /**
  * Decode one token per unfinished sentence per step (greedy, sampling), as
  * `ondevice.search.generate_tokens`.
@@ -86,7 +99,8 @@ internal fun argmax(values: FloatArray, offset: Int, length: Int): Int {
  * @param startId first decoder token.
  * @param endId end-of-sentence token; null: never.
  * @param maxSteps most decode steps.
- * @param choose picks one token per row from the step's logits.
+ * @param choose picks one token per row from the step's logits (-inf for start and padding).
+ * @param padId the padding token.
  */
 fun generateTokens(
     model: Decoder,
@@ -95,15 +109,17 @@ fun generateTokens(
     endId: Int?,
     maxSteps: Int,
     choose: (Logits) -> IntArray,
+    padId: Int = 0,
     onStep: (sentences: IntArray, tokens: IntArray) -> Unit
 ) {
+    val never = neverGenerated(startId, padId)
     val batch = sourceIds.size
     val state = model.start(sourceIds, maxSteps)
     try {
         var sentences = IntArray(batch) { it } // the sentence of each row of the state
         var token = IntArray(batch) { startId }
         for (step in 0 until maxSteps) {
-            token = choose(state.step(token))
+            token = choose(suppress(state.step(token), never))
             val keep = token.indices.filter { endId == null || token[it] != endId }.toIntArray()
             val tokens = token
             val rows = sentences
@@ -133,11 +149,19 @@ fun argmaxTokens(logits: Logits): IntArray =
  * @param startId first decoder token.
  * @param endId sentences stop at this token (not returned); null: never.
  * @param maxSteps most decode steps (tokens generated).
+ * @param padId the padding token (never generated).
  * @return per sentence, the generated token ids without start/end.
  */
-fun greedySearch(model: Decoder, sourceIds: Array<IntArray>, startId: Int, endId: Int?, maxSteps: Int): List<List<Int>> {
+fun greedySearch(
+    model: Decoder,
+    sourceIds: Array<IntArray>,
+    startId: Int,
+    endId: Int?,
+    maxSteps: Int,
+    padId: Int = 0
+): List<List<Int>> {
     val outputs = List(sourceIds.size) { ArrayList<Int>() }
-    generateTokens(model, sourceIds, startId, endId, maxSteps, ::argmaxTokens) { sentences, tokens ->
+    generateTokens(model, sourceIds, startId, endId, maxSteps, ::argmaxTokens, padId) { sentences, tokens ->
         for (i in sentences.indices) outputs[sentences[i]].add(tokens[i])
     }
     return outputs
@@ -209,11 +233,12 @@ fun beamSearch(
     maxSteps: Int,
     beamSize: Int = 5,
     lengthPenalty: Double = 1.0,
-    stop: BeamStop = BeamStop.EARLY
+    stop: BeamStop = BeamStop.EARLY,
+    padId: Int = 0
 ): List<List<Int>> {
     val state = model.start(sourceIds, maxSteps)
     try {
-        return beamSearch(state, sourceIds.size, beamSize, startId, endId, maxSteps, lengthPenalty, stop)
+        return beamSearch(state, sourceIds.size, beamSize, startId, endId, maxSteps, lengthPenalty, stop, padId)
     } finally {
         state.close()
     }
@@ -229,8 +254,10 @@ private fun beamSearch(
     endId: Int?,
     maxSteps: Int,
     lengthPenalty: Double,
-    stop: BeamStop
+    stop: BeamStop,
+    padId: Int
 ): List<List<Int>> {
+    val never = neverGenerated(startId, padId)
     state.select(IntArray(batch * k) { it / k }) // sentence-major: row = sentence * k + beam
     var active = IntArray(batch) { it } // sentences still in the state, in row-block order
     var scores = Array(batch) { DoubleArray(k) { Double.NEGATIVE_INFINITY }.also { it[0] = 0.0 } } // one start beam
@@ -254,6 +281,7 @@ private fun beamSearch(
             val candidates = DoubleArray(k * vocab)
             for (beam in 0 until k) {
                 val logProbs = logSoftmax(logits.values, (a * k + beam) * vocab, vocab)
+                for (id in never) logProbs[id] = Double.NEGATIVE_INFINITY
                 for (v in 0 until vocab) candidates[beam * vocab + v] = scores[a][beam] + logProbs[v]
             }
             val top = topIndices(candidates, minOf(2 * k, k * vocab)) // best first

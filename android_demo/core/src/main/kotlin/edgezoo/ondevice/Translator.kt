@@ -82,9 +82,9 @@ class Translator(
             val chunk = order.subList(start, minOf(start + batchSize, order.size))
             val source = padBatch(chunk.map { idLists[it] }, padId)
             val outputs = if (beamSize <= 1) {
-                greedySearch(model, source, startId, endId, steps)
+                greedySearch(model, source, startId, endId, steps, padId)
             } else {
-                beamSearch(model, source, startId, endId, steps, beamSize, lengthPenalty, beamStop)
+                beamSearch(model, source, startId, endId, steps, beamSize, lengthPenalty, beamStop, padId)
             }
             for ((i, ids) in chunk.zip(outputs)) results[i] = ids
             start += batchSize
@@ -123,7 +123,7 @@ class Translator(
     ): String {
         val source = padBatch(listOf(encodeText(text, truncate)), padId)
         val tokens = ArrayList<Int>()
-        generateTokens(model, source, startId, endId, steps(maxSteps), ::argmaxTokens) { _, new ->
+        generateTokens(model, source, startId, endId, steps(maxSteps), ::argmaxTokens, padId) { _, new ->
             if (new.isNotEmpty()) { // nothing new on the step that ends the sentence
                 for (t in new) tokens.add(t)
                 onPartial(targetTokenizer.detokenize(tokens))
