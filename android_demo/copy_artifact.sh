@@ -24,15 +24,16 @@ if [[ "$1" == "--clean" ]]; then
 fi
 [[ "$1" == -* ]] && usage
 
-# The files a manifest names (model_file + vocabularies), one per line.
+# The files a manifest names (model_file + vocabularies + SentencePiece models), one per line.
 named_files() {
   python3 - "$1" <<'PY'
 import json, sys
 with open(sys.argv[1], encoding="utf-8") as f:
     m = json.load(f)
 print(m["model_file"])
-for key in ("source_vocabulary", "target_vocabulary"):
-    print(m["tokenizer"][key])
+for key in ("source_vocabulary", "target_vocabulary", "source_model", "target_model"):
+    if key in m["tokenizer"]:
+        print(m["tokenizer"][key])
 PY
 }
 

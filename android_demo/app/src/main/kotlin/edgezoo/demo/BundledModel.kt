@@ -5,9 +5,9 @@ import edgezoo.ondevice.ArtifactError
 import edgezoo.ondevice.MANIFEST_FILE
 import edgezoo.ondevice.Manifest
 import edgezoo.ondevice.Translator
-import edgezoo.ondevice.WordPieceTokenizer
 import edgezoo.ondevice.checkModelSha256
 import edgezoo.ondevice.decodeUtf8
+import edgezoo.ondevice.loadTokenizers
 import edgezoo.ondevice.parseManifest
 import java.io.FileInputStream
 import java.io.FileNotFoundException
@@ -56,9 +56,9 @@ class BundledModel private constructor(
         }
 
         /**
-         * Load `assets/models/NAME`: validate the manifest, check the model's sha256, read the
-         * vocabularies and create the interpreter. Every problem is an [ArtifactError] with a
-         * one-line message.
+         * Load `assets/models/NAME`: validate the manifest, check the model's sha256, load the
+         * tokenizers (WordPiece vocabularies, or SentencePiece models and vocabulary) and create
+         * the interpreter. Every problem is an [ArtifactError] with a one-line message.
          */
         fun load(assets: AssetManager, name: String, numThreads: Int): BundledModel {
             val dir = "$ROOT/$name"
@@ -66,8 +66,10 @@ class BundledModel private constructor(
             val modelPath = manifest.path("model_file")
             val modelBuffer = mapAsset(assets, modelPath)
             checkModelSha256(manifest, sha256(modelBuffer), modelPath)
-            val source = WordPieceTokenizer.fromBytes(readAsset(assets, manifest.path("source_vocabulary")), manifest.path("source_vocabulary"))
-            val target = WordPieceTokenizer.fromBytes(readAsset(assets, manifest.path("target_vocabulary")), manifest.path("target_vocabulary"))
+            // WordPiece vocabularies, or SentencePiece models + vocabulary, by the manifest's kind.
+            val (source, target) = loadTokenizers(manifest.tokenizer, manifest.directory, manifest.specialTokens) { path ->
+                readAsset(assets, path)
+            }
             val model = LiteRTStepModel(manifest, modelBuffer, numThreads)
             val translator = Translator.fromManifest(manifest, model, source, target, batchSize = 8)
             return BundledModel(name, manifest, model, translator)

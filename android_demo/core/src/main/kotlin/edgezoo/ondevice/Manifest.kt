@@ -25,7 +25,8 @@ import java.security.MessageDigest
  *   variant whose cache holds `t + 1` positions.
  * - `special_tokens` (`pad`, `unk`, `start`, `end` ids), `max_source_length`,
  *   `max_target_length`.
- * - `tokenizer`: kind and vocabulary file names.
+ * - `tokenizer`: kind and file names (`wordpiece` vocabularies, or `sentencepiece` models and
+ *   vocabularies; see `Tokenizers.kt`).
  * - `quantization`, `model_file`, `model_sha256`, `parity`, `format_version`.
  */
 
@@ -121,9 +122,16 @@ class Manifest(val data: Map<String, Any?>, val directory: String) {
     val decodeSignatures: List<String>
         get() = (data["decode_signatures"] as? List<*>)?.map { it as String } ?: listOf("decode_step")
 
-    /** Path of a file named in the manifest (`model_file`, a vocabulary, ...). */
+    /** The `tokenizer` entry (its kind and file names; see [loadTokenizers]). */
+    val tokenizer: Map<String, Any?>
+        get() = obj(data["tokenizer"], "tokenizer")
+
+    /**
+     * Path of a file named in the manifest (`model_file`, a tokenizer's `*_vocabulary` or
+     * `*_model`, ...).
+     */
     fun path(key: String): String {
-        val name = if (key.endsWith("vocabulary")) obj(data["tokenizer"], "tokenizer")[key] else data[key]
+        val name = if (key.endsWith("vocabulary") || key.endsWith("_model")) tokenizer[key] else data[key]
         if (name !is String) throw ArtifactError("manifest.json has no file name for ${pyRepr(key)}")
         return if (directory.isEmpty()) name else File(directory, name).path
     }
@@ -200,6 +208,7 @@ private fun validateStructure(data: Map<String, Any?>) {
             }
         }
     }
+    tokenizerFiles(data["tokenizer"]) // a known kind naming plain file names
     val special = obj(data["special_tokens"], "special_tokens")
     for (key in listOf("pad", "unk", "start", "end")) {
         if (special[key] !is Long) throw ArtifactError("manifest.json: special_tokens.$key must be an integer")

@@ -12,8 +12,9 @@ fun padBatch(sequences: List<List<Int>>, padId: Int = 0): Array<IntArray> {
  * Translate text with an encoder-decoder step model (mirrors `ondevice.translator.Translator`).
  *
  * @param model makes the decoding states, e.g. the app's LiteRT model.
- * @param sourceTokenizer [WordPieceTokenizer] of the source language.
- * @param targetTokenizer [WordPieceTokenizer] of the target language.
+ * @param sourceTokenizer tokenizer of the source language ([loadTokenizers] makes both from a
+ *     manifest: [WordPieceTokenizer] or [MarianTokenizer]).
+ * @param targetTokenizer tokenizer of the target language.
  * @param specialTokens `pad`, `start`, `end` ids.
  * @param maxSourceLength longest accepted source (tokens).
  * @param maxTargetLength most decode steps.
@@ -21,8 +22,8 @@ fun padBatch(sequences: List<List<Int>>, padId: Int = 0): Array<IntArray> {
  */
 class Translator(
     val model: Decoder,
-    val sourceTokenizer: WordPieceTokenizer,
-    val targetTokenizer: WordPieceTokenizer,
+    val sourceTokenizer: TextTokenizer,
+    val targetTokenizer: TextTokenizer,
     specialTokens: Map<String, Int?>,
     val maxSourceLength: Int,
     val maxTargetLength: Int,
@@ -134,15 +135,29 @@ class Translator(
 
     companion object {
         /**
-         * A [Translator] for [manifest]'s model run by [model], with the artifact's
-         * vocabularies (the parts of Python's `Translator.from_artifact`; the app reads the
-         * files from its assets).
+         * A [Translator] for [manifest]'s model run by [model], with the tokenizers of the
+         * manifest's `tokenizer` entry (the parts of Python's `Translator.from_artifact`).
+         *
+         * @param readFile the bytes of an artifact file given its path ([Manifest.path]); the
+         *     app reads its assets, the default the file system.
+         * @throws ArtifactError an unknown tokenizer kind, a missing or unusable file.
          */
         fun fromManifest(
             manifest: Manifest,
             model: Decoder,
-            sourceTokenizer: WordPieceTokenizer,
-            targetTokenizer: WordPieceTokenizer,
+            batchSize: Int = 32,
+            readFile: (String) -> ByteArray = ::readArtifactFile
+        ): Translator {
+            val (source, target) = loadTokenizers(manifest.tokenizer, manifest.directory, manifest.specialTokens, readFile)
+            return fromManifest(manifest, model, source, target, batchSize)
+        }
+
+        /** A [Translator] for [manifest]'s model run by [model], with the given tokenizers. */
+        fun fromManifest(
+            manifest: Manifest,
+            model: Decoder,
+            sourceTokenizer: TextTokenizer,
+            targetTokenizer: TextTokenizer,
             batchSize: Int = 32
         ): Translator = Translator(
             model,

@@ -44,6 +44,18 @@ fun pythonRstrip(text: String): String {
     return text.substring(0, end)
 }
 
+/** Python's `str.strip()`. */
+fun pythonStrip(text: String): String {
+    val end = pythonRstrip(text).length
+    var start = 0
+    while (start < end) {
+        val cp = text.codePointAt(start)
+        if (cp !in PYTHON_WHITESPACE) break
+        start += Character.charCount(cp)
+    }
+    return text.substring(start, end)
+}
+
 /** Python's `str.strip() == ""`. */
 fun pythonIsBlank(text: String): Boolean {
     var i = 0
@@ -101,7 +113,7 @@ class WordPieceTokenizer(
     vocabulary: List<String>,
     val oovToken: String = "[UNK]",
     val suffixIndicator: String = "##"
-) {
+) : TextTokenizer {
     val vocabulary: List<String> = ArrayList(vocabulary)
     private val tokenToIdMap = HashMap<String, Int>()
     private val oovId: Int
@@ -133,7 +145,7 @@ class WordPieceTokenizer(
     }
 
     /** The number of tokens in the vocabulary. */
-    val vocabularySize: Int
+    override val vocabularySize: Int
         get() = vocabulary.size
 
     /** The token of id [i]; [IllegalArgumentException] if out of range. */
@@ -216,7 +228,7 @@ class WordPieceTokenizer(
     }
 
     /** WordPiece ids of [text] (NFC is applied here); empty for text without words. */
-    fun tokenize(text: String): List<Int> {
+    override fun tokenize(text: String): List<Int> {
         val ids = ArrayList<Int>()
         for (word in words(text)) wordToIds(word, ids)
         return ids
@@ -227,7 +239,7 @@ class WordPieceTokenizer(
      * kept as a word, a piece starting with the suffix indicator is glued (without it) to the
      * previous word, and the words are joined with [detokenizeWords].
      */
-    fun detokenize(ids: List<Int>): String {
+    override fun detokenize(ids: List<Int>): String {
         val words = ArrayList<String>()
         for (i in ids) {
             if (i in skipIds) continue
