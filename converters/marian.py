@@ -255,8 +255,11 @@ def import_marian(source, out_dir, max_length=None, cache_dir=None):
     """
     directory = resolve_source(source, cache_dir)
     config, tokenizer_config, vocab, weights = read_checkpoint(directory)
-    model_config = translator_config(config, max_length)
-    pieces, marian_ids = zoo_vocabulary(vocab, config)
+    try:
+        model_config = translator_config(config, max_length)
+        pieces, marian_ids = zoo_vocabulary(vocab, config)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise CheckpointError(f"{directory}: config.json or vocab.json is malformed ({type(e).__name__}: {e})") from None
     model = TransformerTranslator(**model_config.model_kwargs())
     model.build()
     load_weights(model, weights, marian_ids)

@@ -154,6 +154,11 @@ def test_refuses_what_the_transformer_cannot_express(tmp_path):
     (checkpoint / "config.json").write_text(json.dumps(config), encoding="utf-8")
     with pytest.raises(CheckpointError, match="separate source and target vocabularies"):
         import_marian(str(checkpoint), str(tmp_path / "run"))
+    config["share_encoder_decoder_embeddings"] = True
+    del config["d_model"]
+    (checkpoint / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(CheckpointError, match="malformed"):
+        import_marian(str(checkpoint), str(tmp_path / "run"))
     with pytest.raises(CheckpointError, match="not a checkpoint directory"):
         import_marian(str(tmp_path / "missing" / "dir"), str(tmp_path / "run"))
 
