@@ -49,9 +49,8 @@ import numpy as np
 
 from ondevice.errors import ZooError
 from zoo import atomic
-from zoo.text_tokenizer import END_ID, START_ID, UNK_ID
 
-SPECIAL_IDS = {"unk_token": UNK_ID, "bos_token": START_ID, "eos_token": END_ID, "decoder_start_token": START_ID}
+SPECIAL_IDS = {"unk_token": 1, "bos_token": 2, "eos_token": 3, "decoder_start_token": 2}  # zoo.text_tokenizer's ids
 """CTranslate2's special tokens: the zoo's reserved ids (`zoo.text_tokenizer`), named as the
 run's vocabulary names them (`[UNK]`... for trained runs, `<unk>`... for imported ones)."""
 REPORT_FILE = "conversion.json"
@@ -371,7 +370,7 @@ class CTranslate2Decoder:
 
     def translate_ids(self, id_lists, beam_size=1, length_penalty=1.0):
         """Target id lists (no start/end) for source id lists, one batch."""
-        from zoo.text_tokenizer import PAD_ID
+        PAD_ID = 0  # zoo.text_tokenizer.PAD_ID, without importing TensorFlow into the bench's decoder
 
         tokens = [[self.source_vocab[i] for i in ids] for ids in id_lists]
         results = self.translator.translate_batch(
