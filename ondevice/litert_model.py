@@ -5,13 +5,43 @@
 so when it cannot load a file from a current converter.
 """
 
+import contextlib
+import re
 import threading
 
 import numpy as np
 
 from ondevice.decoder_state import time_index
-from ondevice.errors import ArtifactError
+from ondevice.errors import ArtifactError, ZooError
 from ondevice.native_logs import LITERT_INFO, filtered_stderr
+from ondevice.tflite_check import check_model_values
+
+# What a corrupted model (or one that does not match its manifest) raises
+# from inside LiteRT or from the numpy code reading its outputs.
+MODEL_FAILURES = (RuntimeError, ValueError, TypeError, KeyError, IndexError, OverflowError, SystemError, MemoryError)
+
+
+# LiteRT joins the messages of one failure without separators
+# ("...in XNNPACK delegateunsupported datatype...tensor 30Node number 102...").
+_JOINED_MESSAGES = re.compile(r"(?<=[^\s;:(])(?=unsupported |failed to |Node number |AllocateTensors\(\)|tflite/)")
+
+
+def error_text(e, limit=300):
+    """A one-line, bounded description of a native error."""
+    text = _JOINED_MESSAGES.sub("; ", " ".join(str(e).split())) or type(e).__name__
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+@contextlib.contextmanager
+def signature_errors(where, signature):
+    """Turn any failure while running `signature` into an `ArtifactError`
+    naming the model (`where`) and the signature."""
+    try:
+        yield
+    except ZooError:
+        raise
+    except MODEL_FAILURES as e:
+        raise ArtifactError(f"{where}: signature {signature!r} failed: {error_text(e)}") from None
 
 
 def load_interpreter(model_path=None, model_content=None, num_threads=None):
@@ -41,8 +71,10 @@ def load_interpreter(model_path=None, model_content=None, num_threads=None):
     try:
         with filtered_stderr(LITERT_INFO):  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
             interpreter = Interpreter(model_path=model_path, model_content=model_content, num_threads=num_threads)
+            # The file passed LiteRT's flatbuffer verifier; refuse the values its kernels crash on.
+            check_model_values(model_path, model_content)
             interpreter.allocate_tensors()
-    except (ValueError, RuntimeError) as e:
+    except MODEL_FAILURES as e:
         where = model_path or "model bytes"
         hint = (
             " (tflite_runtime stopped at 2.14 and cannot run files from current converters; "
@@ -50,9 +82,83 @@ def load_interpreter(model_path=None, model_content=None, num_threads=None):
             if legacy
             else ""
         )
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ArtifactError(f"{where}: not a loadable .tflite model: {first_line}{hint}") from None
+        raise ArtifactError(f"{where}: not a loadable .tflite model: {error_text(e)}{hint}") from None
     return interpreter
+
+
+def _describe(dtype, shape):
+    return f"{np.dtype(dtype).name} {list(shape)}"
+
+
+def check_model_signatures(interpreter, manifest, where):
+    """The model's signatures are the manifest's: same names, and every
+    input and output with the same name, dtype and shape (-1 = dynamic).
+
+    The runtime sizes its buffers from the manifest, so this runs before
+    any of them is allocated. Returns the signature runners by name.
+    """
+    try:
+        available = set(interpreter.get_signature_list())
+        for name in sorted(manifest.data["signatures"], key=lambda n: n != "decode_step"):  # the telling one first
+            if name not in available:
+                raise ArtifactError(
+                    f"{where}: model has no {name!r} signature (has {sorted(available)}); convert it with `zoo convert`"
+                )
+        runners = {}
+        for name in manifest.data["signatures"]:
+            runners[name] = runner = interpreter.get_signature_runner(name)
+            for side, details in (("inputs", runner.get_input_details()), ("outputs", runner.get_output_details())):
+                described = {t.name: t for t in manifest.tensors(name, side)}
+                if set(details) != set(described):
+                    raise ArtifactError(
+                        f"{where}: {name} {side} in the model {sorted(details)} differ from manifest.json {sorted(described)}"
+                    )
+                for tensor_name, d in details.items():
+                    t = described[tensor_name]
+                    actual = (np.dtype(d["dtype"]).name, [int(x) for x in d["shape_signature"]])
+                    if actual != (t.dtype, list(t.shape)):
+                        raise ArtifactError(
+                            f"{where}: {name} {side[:-1]} {tensor_name!r} is {_describe(*actual)} in the model but "
+                            f"{_describe(t.dtype, t.shape)} in manifest.json"
+                        )
+    except ZooError:
+        raise
+    except (*MODEL_FAILURES, UnicodeDecodeError) as e:  # e.g. signature names that are not UTF-8
+        raise ArtifactError(f"{where}: the model's signatures cannot be read: {error_text(e)}") from None
+    return runners
+
+
+CHECKED_ROLES = ("logits", "latent_mean", "latent_log_var", "image")
+"""Output roles that must hold finite numbers (memory and state may hold -inf masks)."""
+
+
+def check_outputs(where, signature, tensors, outputs, batch):
+    """One run's outputs are what the manifest describes: every tensor, with
+    its rank, its static dimensions and `batch` rows; outputs of
+    `CHECKED_ROLES` finite. Raises `ArtifactError` naming the signature."""
+    for t in tensors:
+        value = outputs.get(t.name)
+        if value is None:
+            raise ArtifactError(f"{where}: signature {signature!r} did not produce {t.name!r}")
+        shape = np.shape(value)
+        if (
+            len(shape) != len(t.shape)
+            or any(d not in (-1, v) for d, v in zip(t.shape, shape))
+            or (t.batch_axis is not None and shape[t.batch_axis] != batch)
+        ):
+            raise ArtifactError(
+                f"{where}: signature {signature!r} produced {t.name!r} shaped {list(shape)}; "
+                f"manifest.json says {list(t.shape)} with {batch} rows"
+            )
+        if t.role in CHECKED_ROLES:
+            check_finite(where, signature, t.name, np.asarray(value))
+
+
+def check_finite(where, signature, name, values):
+    """Raise `ArtifactError` if a float output holds NaN or infinity (a corrupted
+    or numerically broken model; the searches and image writers need numbers)."""
+    if values.dtype.kind == "f" and values.size and not np.isfinite(values).all():
+        raise ArtifactError(f"{where}: signature {signature!r} produced non-finite values (NaN or inf) in {name!r}")
 
 
 class _Subgraph:
@@ -155,37 +261,45 @@ class LiteRTStepModel:
     def __init__(self, manifest, num_threads=None, model_content=None, init_signature="encode"):
         self.manifest = manifest
         path = None if model_content is not None else manifest.path("model_file")
+        self.where = path or "model bytes"
         self.interpreter = load_interpreter(path, model_content, num_threads)
-        available = set(self.interpreter.get_signature_list())
-        names = [init_signature, "decode_step", *manifest.decode_signatures[:-1]]
-        for name in names:
-            if name not in available:
-                raise ArtifactError(
-                    f"model has no {name!r} signature (has {sorted(available)}); convert it with `zoo convert`"
-                )
+        for name in (init_signature, "decode_step", *manifest.decode_signatures):
+            if name not in manifest.data["signatures"]:
+                raise ArtifactError(f"manifest.json describes no {name!r} signature")
+        runners = check_model_signatures(self.interpreter, manifest, self.where)
         self._lock = threading.RLock()
         self._active = False  # a LiteRTDecoderState owns the decode inputs
-        self._encode = self.interpreter.get_signature_runner(init_signature)
-        self._decode = self.interpreter.get_signature_runner("decode_step")
+        self._encode = runners[init_signature]
+        self._decode = runners["decode_step"]
         self.decoder_tensors = manifest.decoder_tensors()
         self.init_signature = init_signature
+        made = {t.name for t in manifest.tensors("decode_step", "outputs")}
+        unfed = sorted(t.name for t in self.decoder_tensors if t.role == "state" and t.name not in made)
+        if unfed:
+            raise ArtifactError(f"{self.where}: decode_step states {unfed} are not among its outputs")
         inputs = manifest.tensors("decode_step", "inputs")
         self.token_name = next(t.name for t in inputs if t.role == "token")
         self.logits_name = next(t.name for t in manifest.tensors("decode_step", "outputs") if t.role == "logits")
         self.step_name = next(t.name for t in inputs if t.role == "step")
         init_input = manifest.tensors(init_signature, "inputs")[0]
         self._source_name = init_input.name
+        self._source_dtype = np.dtype(init_input.dtype)
         self._source_length = init_input.shape[1] if len(init_input.shape) > 1 and init_input.shape[1] > 0 else None
+        self._init_outputs = manifest.tensors(init_signature, "outputs")
+        fixed = self._source_length
+        if init_signature == "encode" and fixed is not None and manifest.max_source_length > fixed:
+            raise ArtifactError(
+                f"{self.where}: max_source_length {manifest.max_source_length} is longer than the encoder's "
+                f"fixed input ({self._source_length} tokens)"
+            )
+        logits = next(t for t in manifest.tensors("decode_step", "outputs") if t.name == self.logits_name)
+        self.logits_width = logits.shape[-1]  # -1: dynamic
         self._dtypes = {t.name: np.dtype(t.dtype) for t in inputs}
         self.step_dtype = self._dtypes[self.step_name]
         self.variants = []  # (cache length or None, _Subgraph), shortest first
         for name in manifest.decode_signatures:
-            subgraph = _Subgraph(self.interpreter, name)
-            expected = {t.name for t in manifest.tensors(name, "inputs")}
-            if set(subgraph.inputs) != expected:
-                raise ArtifactError(
-                    f"{name} inputs in the model {sorted(subgraph.inputs)} differ from manifest.json {sorted(expected)}"
-                )
+            with signature_errors(self.where, name):
+                subgraph = _Subgraph(self.interpreter, name)
             appended = [t for t in manifest.tensors(name, "inputs") if t.role == "state" and t.time_axis is not None]
             self.variants.append((appended[0].shape[appended[0].time_axis] if appended else None, subgraph))
 
@@ -209,9 +323,11 @@ class LiteRTStepModel:
         if self._source_length is not None and source.shape[1] < self._source_length:
             pad = np.zeros((source.shape[0], self._source_length - source.shape[1]), source.dtype)
             source = np.concatenate([source, pad], axis=1)
-        feeds = {self._source_name: source.astype(self._encode.get_input_details()[self._source_name]["dtype"])}
-        with self._lock:
-            return self._encode(**feeds)
+        feeds = {self._source_name: source.astype(self._source_dtype)}
+        with self._lock, signature_errors(self.where, self.init_signature):
+            outputs = self._encode(**feeds)
+        check_outputs(self.where, self.init_signature, self._init_outputs, outputs, source.shape[0])
+        return outputs
 
     def decode_step(self, token, step, tensors):
         """Reference step with numpy-held tensors (copies everything)."""
@@ -220,8 +336,11 @@ class LiteRTStepModel:
         feeds = {t.name: tensors[t.name] for t in self.decoder_tensors}
         feeds[self.token_name] = np.asarray(token, np.int32)
         feeds[self.step_name] = np.asarray(step, self._dtypes[self.step_name])
-        with self._lock:
-            return self._decode(**feeds)
+        with self._lock, signature_errors(self.where, "decode_step"):
+            outputs = self._decode(**feeds)
+        outputs_described = self.manifest.tensors("decode_step", "outputs")
+        check_outputs(self.where, "decode_step", outputs_described, outputs, len(feeds[self.token_name]))
+        return outputs
 
     def start(self, source_ids, max_steps=None):
         """Encode `source_ids` and return a `LiteRTDecoderState` over them."""
@@ -277,6 +396,10 @@ class LiteRTDecoderState:
     def _bind(self, variant, batch, values):
         """Allocate `variant`'s buffers for `batch` rows and write `values`
         (memory, replace states, and the filled prefix of append states)."""
+        with signature_errors(self.model.where, self.model.variants[variant][1].name):
+            self._bind_unchecked(variant, batch, values)
+
+    def _bind_unchecked(self, variant, batch, values):
         self._variant = variant
         self._physical = batch
         subgraph = self.model.variants[variant][1]
@@ -320,24 +443,41 @@ class LiteRTDecoderState:
             if self._variant + 1 >= len(self.model.variants):
                 raise ValueError(f"the model decodes at most {self.capacity} positions")
             rows = np.arange(self.batch_size)
-            self._bind(self._variant + 1, self.batch_size, self._snapshot(rows, rows))
+            with signature_errors(self.model.where, self._subgraph.name):
+                values = self._snapshot(rows, rows)
+            self._bind(self._variant + 1, self.batch_size, values)
         views, subgraph = self._subgraph.input_views, self._subgraph
         n = self.batch_size
         token_view = views[self.model.token_name]
         token_view[:n] = token
         token_view[n:] = 0
-        subgraph.set(self.model.step_name, np.asarray(self.length, self.model.step_dtype))
-        self._subgraph.invoke()
-        for t in self._replace:
-            views[t.name][...] = subgraph.output(t.name)
-        for t in self._append:
-            view = views[t.name]
-            view[time_index(t, self.length, view.ndim)] = subgraph.output(t.name)
+        where = self.model.where
+        with signature_errors(where, subgraph.name):
+            subgraph.set(self.model.step_name, np.asarray(self.length, self.model.step_dtype))
+            self._subgraph.invoke()
+            logits = subgraph.output(self.model.logits_name)
+            width = self.model.logits_width
+            if logits.ndim != 2 or logits.shape[0] != self._physical or (width > 0 and logits.shape[1] != width):
+                raise ArtifactError(
+                    f"{where}: signature {subgraph.name!r} produced logits shaped {list(logits.shape)}; "
+                    f"expected [{self._physical}, {width}]"
+                )
+            logits = np.array(logits[:n])
+            check_finite(where, subgraph.name, self.model.logits_name, logits)
+            for t in self._replace:
+                views[t.name][...] = subgraph.output(t.name)
+            for t in self._append:
+                view = views[t.name]
+                view[time_index(t, self.length, view.ndim)] = subgraph.output(t.name)
         self.length += 1
-        return np.array(subgraph.output(self.model.logits_name)[:n])
+        return logits
 
     def select(self, rows, memory_rows=None):
         """Keep `rows` of every state and `memory_rows` (default `rows`) of memory."""
+        with signature_errors(self.model.where, self._subgraph.name):  # buffers shaped as the manifest says
+            self._select(rows, memory_rows)
+
+    def _select(self, rows, memory_rows):
         rows = np.asarray(rows, np.int64)
         memory_rows = rows if memory_rows is None else np.asarray(memory_rows, np.int64)
         n = len(rows)
@@ -389,23 +529,24 @@ class LiteRTSignatures:
     def __init__(self, manifest, num_threads=None, model_content=None):
         self.manifest = manifest
         path = None if model_content is not None else manifest.path("model_file")
+        self.where = path or "model bytes"
         self.interpreter = load_interpreter(path, model_content, num_threads)
-        available = set(self.interpreter.get_signature_list())
-        self._runners, self._dtypes = {}, {}
+        self._runners = check_model_signatures(self.interpreter, manifest, self.where)
         self._lock = threading.Lock()  # one interpreter's runners are not thread-safe
-        for name in manifest.data["signatures"]:
-            if name not in available:
-                raise ArtifactError(f"model has no {name!r} signature (has {sorted(available)}); convert it with `zoo convert`")
-            self._runners[name] = self.interpreter.get_signature_runner(name)
-            self._dtypes[name] = {t.name: np.dtype(t.dtype) for t in manifest.tensors(name, "inputs")}
-            actual = set(self._runners[name].get_input_details())
-            if actual != set(self._dtypes[name]):
-                raise ArtifactError(
-                    f"{name} inputs in the model {sorted(actual)} differ from manifest.json {sorted(self._dtypes[name])}"
-                )
+        self._inputs = {name: manifest.tensors(name, "inputs") for name in self._runners}
+        self._outputs = {name: manifest.tensors(name, "outputs") for name in self._runners}
 
     def run(self, name, **inputs):
-        """Run signature `name`; returns its outputs by name."""
-        dtypes = self._dtypes[name]
-        with self._lock:
-            return self._runners[name](**{k: np.asarray(v, dtypes[k]) for k, v in inputs.items()})
+        """Run signature `name`; returns its outputs by name.
+
+        Raises `ArtifactError` naming the model and the signature if LiteRT
+        fails, or if the outputs are not what the manifest describes (shape,
+        rows, NaN or infinity in logits, latents or images)."""
+        described = {t.name: t for t in self._inputs[name]}
+        with signature_errors(self.where, name):
+            feeds = {k: np.asarray(v, np.dtype(described[k].dtype)) for k, v in inputs.items()}
+            rows = [feeds[t.name].shape[t.batch_axis] for t in described.values() if t.batch_axis is not None and t.name in feeds]
+            with self._lock:
+                outputs = self._runners[name](**feeds)
+        check_outputs(self.where, name, self._outputs[name], outputs, rows[0] if rows else None)
+        return outputs

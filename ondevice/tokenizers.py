@@ -16,6 +16,7 @@ import os
 from ondevice.errors import ArtifactError
 
 KINDS = ("wordpiece", "sentencepiece")
+MAX_FILE_BYTES = 64 << 20  # a vocabulary or SentencePiece model (OPUS-MT's: ~1 MB each)
 FILE_KEYS = {
     "wordpiece": ("source_vocabulary", "target_vocabulary"),
     "sentencepiece": ("source_vocabulary", "target_vocabulary", "source_model", "target_model"),
@@ -36,6 +37,28 @@ def tokenizer_files(spec):
     return files
 
 
+def check_file_size(path):
+    """Refuse a tokenizer file over `MAX_FILE_BYTES` before reading it (a
+    missing one is reported by the loader)."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return
+    if size > MAX_FILE_BYTES:
+        raise ArtifactError(f"{path}: {size} bytes; a tokenizer file has at most {MAX_FILE_BYTES}")
+
+
+def load_wordpiece(path):
+    """A `WordPieceTokenizer` from a vocabulary file in a model directory; `ArtifactError` if unusable."""
+    from ondevice.tokenizer import WordPieceTokenizer
+
+    check_file_size(path)
+    try:
+        return WordPieceTokenizer.from_file(path)
+    except (OSError, ValueError, RuntimeError) as e:  # missing, not UTF-8, duplicate tokens
+        raise ArtifactError(f"{path}: vocabulary not usable ({e})") from None
+
+
 def load_tokenizers(spec, directory, special_tokens):
     """`(source, target)` tokenizers for a tokenizer description.
 
@@ -48,6 +71,8 @@ def load_tokenizers(spec, directory, special_tokens):
         ArtifactError: unknown kind, or a missing or unusable file.
     """
     files = {key: os.path.join(directory, name) for key, name in tokenizer_files(spec).items()}
+    for path in files.values():
+        check_file_size(path)
     try:
         if spec["kind"] == "wordpiece":
             from ondevice.tokenizer import WordPieceTokenizer

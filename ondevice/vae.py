@@ -20,7 +20,7 @@ from ondevice.manifest import load_manifest
 from ondevice.png import read_png
 from ondevice.search import beam_search, greedy_search, log_softmax, sample_search
 from ondevice.signature_step_model import SignatureStepModel
-from ondevice.tokenizer import WordPieceTokenizer
+from ondevice.tokenizers import load_wordpiece
 from ondevice.translator import pad_batch
 
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. (2016): Cov_x(E_q[z_u]) > 0.01
@@ -46,6 +46,17 @@ def interpolation_weights(steps):
 def _require_task(manifest, task):
     if manifest.task != task:
         raise ArtifactError(f"{manifest.directory}: a {manifest.task} model, not a {task} model")
+
+
+def _require_names(manifest, names):
+    """The tensor names this runtime feeds and reads (`{signature: (inputs, outputs)}`)."""
+    for signature, sides in names.items():
+        for side, wanted in zip(("inputs", "outputs"), sides):
+            have = {t.name for t in manifest.tensors(signature, side)}
+            if not set(wanted) <= have:
+                raise ArtifactError(
+                    f"{manifest.directory}: {signature} {side} {sorted(have)} lack {sorted(set(wanted) - have)}"
+                )
 
 
 class TextVAE:
@@ -89,10 +100,19 @@ class TextVAE:
     def from_artifact(cls, artifact_dir, num_threads=None, batch_size=64):
         manifest = load_manifest(artifact_dir)
         _require_task(manifest, "text_vae")
+        _require_names(manifest, {"encode": (["source_ids"], ["z_mean", "z_log_var"])})
+        runner = LiteRTSignatures(manifest, num_threads=num_threads)
+        tokenizer = load_wordpiece(manifest.path("vocabulary"))
+        logits = next(t for t in manifest.tensors("decode_step", "outputs") if t.role == "logits")
+        if logits.shape[-1] > 0 and logits.shape[-1] != tokenizer.vocabulary_size:
+            raise ArtifactError(
+                f"{manifest.path('vocabulary')} has {tokenizer.vocabulary_size} tokens but the model's logits "
+                f"have {logits.shape[-1]}; the vocabulary does not belong to this model"
+            )
         return cls(
-            LiteRTSignatures(manifest, num_threads=num_threads),
+            runner,
             manifest.tensors("decode_step", "inputs"),
-            WordPieceTokenizer.from_file(manifest.path("vocabulary")),
+            tokenizer,
             manifest.special_tokens,
             manifest.max_source_length,
             manifest.max_target_length,
@@ -292,6 +312,7 @@ class ImageVAE:
     def from_artifact(cls, artifact_dir, num_threads=None, batch_size=256):
         manifest = load_manifest(artifact_dir)
         _require_task(manifest, "image_vae")
+        _require_names(manifest, {"encode": (["image"], ["z_mean", "z_log_var"]), "decode": (["z"], ["image"])})
         image = manifest.data["image"]
         return cls(
             LiteRTSignatures(manifest, num_threads=num_threads),

@@ -134,3 +134,9 @@ def convert_vae(tiny_sentence_vae_run, tiny_image_vae_run, tmp_path_factory):
         return _vae_artifacts[kind, recipe]
 
     return get
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("fuzz", "tests/test_fuzz_artifacts.py")
+    group.addoption("--fuzz", type=int, default=None, help="corrupted model files per artifact (default 24; env ZOO_FUZZ)")
+    group.addoption("--fuzz-seed", type=int, default=None, help="seed of the corruptions (default 0; env ZOO_FUZZ_SEED)")

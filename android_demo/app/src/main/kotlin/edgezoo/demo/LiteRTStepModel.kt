@@ -51,6 +51,8 @@ import org.tensorflow.lite.Interpreter
  * @param numThreads CPU threads for the kernels.
  */
 class LiteRTStepModel(manifest: Manifest, model: ByteBuffer, numThreads: Int) : Decoder, StepRunner, AutoCloseable {
+    private val modelFile = manifest.path("model_file")
+
     private val interpreter: Interpreter = try {
         Interpreter(model, Interpreter.Options().setNumThreads(numThreads))
     } catch (e: IllegalArgumentException) {
@@ -110,7 +112,7 @@ class LiteRTStepModel(manifest: Manifest, model: ByteBuffer, numThreads: Int) : 
     override fun encode(sourceIds: Array<IntArray>): Map<String, TensorBuffer> {
         val start = System.nanoTime()
         // An int[batch][src] array: the interpreter resizes `source_ids` to its shape.
-        interpreter.runSignature(mapOf<String, Any>(signatures.source.name to sourceIds), HashMap(), "encode")
+        run("encode") { interpreter.runSignature(mapOf<String, Any>(signatures.source.name to sourceIds), HashMap(), "encode") }
         val outputs = readOutputs("encode")
         encodeNanos += System.nanoTime() - start
         return outputs
@@ -129,7 +131,7 @@ class LiteRTStepModel(manifest: Manifest, model: ByteBuffer, numThreads: Int) : 
                 toJavaArray(tensor.toTensor()) // resizes the input to the buffer's new shape
             }
         }
-        interpreter.runSignature(feeds, HashMap(), signature)
+        run(signature) { interpreter.runSignature(feeds, HashMap(), signature) }
         val outputs = readOutputs(signature)
         decodeNanos += System.nanoTime() - start
         decodeSteps++
@@ -137,6 +139,22 @@ class LiteRTStepModel(manifest: Manifest, model: ByteBuffer, numThreads: Int) : 
     }
 
     override fun close() = interpreter.close()
+
+    /**
+     * Runs [block] (one signature call) and turns what the interpreter throws into an [ArtifactError]
+     * naming the signature: kernels check values inside the file (quantization parameters, shapes)
+     * only when they run, so a corrupt model can pass loading and fail here (mirrors
+     * `ondevice/litert_model.py`).
+     */
+    private inline fun run(signature: String, block: () -> Unit) {
+        try {
+            block()
+        } catch (e: ArtifactError) {
+            throw e
+        } catch (e: RuntimeException) {
+            throw ArtifactError("$modelFile: signature '$signature' failed: ${firstLine(e)}")
+        }
+    }
 
     /** Every output of [signature] as a read-only view of the interpreter's memory (valid until the next run). */
     private fun readOutputs(signature: String): Map<String, TensorBuffer> {
