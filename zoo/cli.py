@@ -1,4 +1,4 @@
-"""The `zoo` command line: train, import, average, eval, convert, translate, sample, reconstruct, interpolate, bench.
+"""The `zoo` command line: train, import, average, eval, convert, translate, web, sample, reconstruct, interpolate, bench.
 
 `translate`, `sample`, `reconstruct` and `interpolate` run with only numpy +
 ai-edge-litert installed; the other subcommands import TensorFlow lazily,
@@ -110,6 +110,30 @@ def _convert(args):
 
     convert(args.run, args.out, recipe=args.quant, data=args.data, num_verify=args.num_verify)
     print(f"artifact written to {args.out}")
+
+
+def _web(args):
+    from converters.web_export import WebExportConfig, export_web, web_model_current
+    from zoo.web_server import ensure_runtime, make_server
+
+    batch_sizes = tuple(int(b) for b in args.batch_sizes.split(","))
+    if not web_model_current(args.artifact, batch_sizes):
+        entry = export_web(args.artifact, WebExportConfig(batch_sizes=batch_sizes))
+        print(
+            f"wrote {os.path.join(args.artifact, entry['model_file'])} (static shapes for LiteRT.js: source "
+            f"{entry['source_length']} tokens, batch {entry['batch_sizes']}; same tokens as model.tflite on "
+            f"{entry['parity']['sources']} sources)"
+        )
+    if args.export_only:
+        return 0
+    ensure_runtime()
+    server = make_server(args.artifact, args.host, args.port)
+    host, port = server.server_address[:2]
+    print(f"serving {args.artifact} at http://{host}:{port}/  (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
 
 
 def _pairs(items, what):
@@ -281,6 +305,14 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=32)
     p.set_defaults(func=_translate)
 
+    p = sub.add_parser("web", help="serve a page that translates with the artifact in the browser (LiteRT.js)")
+    p.add_argument("artifact", help="artifacts/NAME of a translation model")
+    p.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    p.add_argument("--batch-sizes", default="1,4", help="decode batch sizes of the web model (the largest = widest beam)")
+    p.add_argument("--export-only", action="store_true", help="write the web model, do not serve")
+    p.set_defaults(func=_web)
+
     p = sub.add_parser("sample", help="VAE: sentences or a PNG grid of images from the prior (on device)")
     p.add_argument("artifact", help="artifacts/NAME of a text or image VAE")
     p.add_argument("--n", type=int, default=8, help="how many samples")
@@ -334,7 +366,7 @@ def main(argv=None):
 
     try:
         return args.func(args) or 0
-    except (ZooError, ValueError, FileNotFoundError) as e:
+    except (ZooError, ValueError, FileNotFoundError, OSError) as e:  # OSError: a port in use, ...
         print(f"zoo {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

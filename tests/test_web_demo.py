@@ -1,0 +1,279 @@
+"""The browser demo: the static-shape web model, the JS runtime in Node, the page in Chromium.
+
+- `converters/web_export.py` writes `model_web.tflite` only if it decodes like
+  `model.tflite` (checked here on every family's artifact, and its refusals);
+- `web_demo/tools/translate.mjs` (LiteRT.js + the JS core, in Node) prints
+  what `zoo translate` prints, greedy and beam, for a Transformer and an LSTM;
+- headless Chromium (Debian's `chromium` + `chromium-driver`, driven by
+  Selenium) loads the page from `zoo web`'s server, translates the golden
+  sentences through the text box exactly as `zoo translate` does, and shows
+  a one-line error for a broken artifact.
+
+`web_demo/tools/setup_browser_test.sh` installs Chromium, its driver, node and
+LiteRT.js (`npm ci`) when missing; the tests skip only where it cannot
+(no apt-get, not root and no sudo).
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from converters.web_export import WEB_MODEL_FILE, WebExportConfig, export_web, web_model_current
+from ondevice.errors import ArtifactError
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+WEB = ROOT / "web_demo"
+SHIPPED = ROOT / "models/tatoeba_en_es_transformer"
+# Tatoeba-style sentences, with accents, digits, punctuation, a question, a long one and a
+# word the vocabulary splits into pieces.
+GOLDEN_SENTENCES = [
+    "The cat is on the table.",
+    "Where is the station?",
+    "I don't know what you're talking about.",
+    "Tom didn't want to go to school today because it was raining.",
+    "She bought 3 apples and 12 oranges at the market.",
+    "Café, naïve, résumé!",
+    "Hmm",
+]
+
+_setup = {}
+
+
+def _browser_setup():
+    """Run the setup script once; None if it worked, else the reason to skip."""
+    if "reason" not in _setup:
+        result = subprocess.run(
+            ["bash", str(WEB / "tools/setup_browser_test.sh")], capture_output=True, text=True, timeout=1200
+        )
+        reason = None
+        if result.returncode == 3:
+            reason = result.stderr.strip().splitlines()[-1]
+        elif result.returncode != 0:
+            pytest.fail(f"setup_browser_test.sh failed: {(result.stderr or result.stdout)[-2000:]}")
+        _setup["reason"] = reason
+    if _setup["reason"]:
+        pytest.skip(_setup["reason"])
+
+
+def _zoo(*args, stdin=None):
+    return subprocess.run(
+        [sys.executable, "-m", "zoo.cli", *args], input=stdin, capture_output=True, text=True, timeout=600, cwd=ROOT
+    )
+
+
+def _python_translations(artifact, sentences, beam):
+    result = _zoo("translate", str(artifact), "--beam", str(beam), stdin="\n".join(sentences) + "\n")
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def _node_translations(artifact, sentences, beam):
+    result = subprocess.run(
+        ["node", "tools/translate.mjs", str(artifact), "--beam", str(beam)],
+        input=json.dumps(sentences),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=WEB,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def shipped_web(tmp_path_factory):
+    """A copy of the shipped Tatoeba En->Es model (int8) with its web model."""
+    directory = tmp_path_factory.mktemp("web") / "tatoeba_en_es"
+    shutil.copytree(SHIPPED, directory)
+    export_web(str(directory))
+    return directory
+
+
+# --- The static-shape web model. ---
+
+
+@pytest.mark.parametrize("family,recipe", [("transformer", "float32"), ("transformer", "int8"), ("lstm", "dynamic_int8")])
+def test_web_export_decodes_like_the_artifact(convert_tiny, tmp_path, family, recipe):
+    artifact = tmp_path / "artifact"
+    shutil.copytree(convert_tiny(recipe, family), artifact)
+    before = (artifact / "model.tflite").read_bytes()
+    entry = export_web(str(artifact), WebExportConfig(batch_sizes=(1, 3)))
+    assert entry["batch_sizes"] == [1, 3] and entry["parity"]["sources"] == 8
+    assert entry["parity"]["max_relative_logit_diff"] <= 1e-4
+    manifest = json.loads((artifact / "manifest.json").read_text())
+    assert manifest["web"] == entry
+    assert (artifact / "model.tflite").read_bytes() == before  # the artifact's model is untouched
+    assert web_model_current(str(artifact), (1, 3)) and not web_model_current(str(artifact), (1, 4))
+    # every signature input is static (what LiteRT.js needs)
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(artifact / WEB_MODEL_FILE))
+    names = set(interpreter.get_signature_list())
+    assert {"encode_b1", "decode_step_b1", "decode_step_b3"} <= names
+    for name in names:
+        for detail in interpreter.get_signature_runner(name).get_input_details().values():
+            assert all(d > 0 for d in detail["shape_signature"]) or len(detail["shape_signature"]) == 0, (name, detail)
+
+
+def test_web_export_refuses_a_vae_and_bad_batch_sizes(convert_vae, convert_tiny, tmp_path):
+    with pytest.raises(ArtifactError, match="translation model"):
+        export_web(convert_vae("text", "float32"))
+    artifact = tmp_path / "artifact"
+    shutil.copytree(convert_tiny("float32"), artifact)
+    with pytest.raises(ValueError, match="1..16"):
+        export_web(str(artifact), WebExportConfig(batch_sizes=(0, 4)))
+    assert not (artifact / WEB_MODEL_FILE).exists()
+
+
+def test_web_export_refuses_a_copy_that_disagrees(convert_tiny, tmp_path, monkeypatch):
+    import converters.web_export as web_export
+
+    artifact = tmp_path / "artifact"
+    shutil.copytree(convert_tiny("float32"), artifact)
+    manifest_before = (artifact / "manifest.json").read_text()
+    real = web_export.StaticGreedy.decode
+
+    def off_by_one(self, ids, batch, steps):
+        tokens, logits = real(self, ids, batch, steps)
+        return tokens, logits + 1e-2
+
+    monkeypatch.setattr(web_export.StaticGreedy, "decode", off_by_one)
+    with pytest.raises(ArtifactError, match="disagrees with model.tflite"):
+        export_web(str(artifact))
+    assert not (artifact / WEB_MODEL_FILE).exists()
+    assert (artifact / "manifest.json").read_text() == manifest_before
+
+
+def test_zoo_web_export_only_one_line_errors(tmp_path):
+    result = _zoo("web", str(tmp_path / "nothing"), "--export-only")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "zoo web: error:" in result.stderr
+
+
+# --- The JS runtime in Node (LiteRT.js WebAssembly): the same text as `zoo translate`. ---
+
+
+@pytest.mark.parametrize("family,recipe", [("transformer", "dynamic_int8"), ("lstm", "float32")])
+def test_node_runtime_translates_like_python(convert_tiny, tmp_path, family, recipe):
+    _browser_setup()
+    artifact = tmp_path / "artifact"
+    shutil.copytree(convert_tiny(recipe, family), artifact)
+    export_web(str(artifact))
+    sentences = GOLDEN_SENTENCES[:5]
+    for beam in (1, 3):
+        expected = _python_translations(artifact, sentences, beam)
+        got = _node_translations(artifact, sentences, beam)
+        assert got["translations"] == expected, (family, recipe, beam)
+
+
+def test_node_runtime_on_the_shipped_model(shipped_web):
+    _browser_setup()
+    for beam in (1, 4):
+        got = _node_translations(shipped_web, GOLDEN_SENTENCES, beam)
+        assert got["translations"] == _python_translations(shipped_web, GOLDEN_SENTENCES, beam)
+
+
+# --- The page in headless Chromium. ---
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _browser_setup()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=900,720"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def server(shipped_web, tmp_path_factory):
+    """`zoo web`'s server on a free port; `/artifact/` = the shipped model, `/broken/...` others."""
+    from zoo.web_server import make_server
+
+    httpd = make_server(str(shipped_web), port=0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _wait_state(driver, states, timeout=180):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.body.dataset.state") in states)
+    return driver.execute_script("return document.body.dataset.state")
+
+
+def _page_translate(driver, text, beam):
+    from selenium.webdriver.support.ui import Select
+
+    source = driver.find_element("id", "source")
+    source.clear()
+    driver.execute_script("arguments[0].value = arguments[1];", source, text)  # exact text (no key events)
+    Select(driver.find_element("id", "beam")).select_by_value(str(beam))
+    driver.find_element("id", "translate").click()
+    assert _wait_state(driver, ("ready",)) == "ready"
+    assert driver.execute_script("return window.zoo.error") is None, driver.find_element("id", "status").text
+    return driver.execute_script("return window.zoo.lastRun.translations")
+
+
+def test_page_translates_like_zoo_translate(browser, server, shipped_web):
+    browser.get(f"{server}/?name=tatoeba_en_es")
+    assert _wait_state(browser, ("ready", "error")) == "ready", browser.find_element("id", "status").text
+    status = browser.find_element("id", "status").text
+    assert "tatoeba_en_es" in status and "int8" in status and "en → es" in status
+    for beam in (1, 4):
+        expected = _python_translations(shipped_web, GOLDEN_SENTENCES, beam)
+        assert _page_translate(browser, "\n".join(GOLDEN_SENTENCES), beam) == expected
+        assert browser.find_element("id", "translation").text.split("\n") == expected
+    # typed by a person: key events, one sentence
+    source = browser.find_element("id", "source")
+    source.clear()
+    source.send_keys("Where is the station?")
+    browser.find_element("id", "translate").click()
+    _wait_state(browser, ("ready",))
+    assert browser.find_element("id", "translation").text == _python_translations(shipped_web, ["Where is the station?"], 1)[0]
+    assert "ms per step" in browser.find_element("id", "speed").text
+
+
+def test_page_shows_why_a_model_does_not_load(browser, server, shipped_web, tmp_path):
+    # no such artifact: the status names the missing manifest
+    browser.get(f"{server}/?model=nowhere")
+    assert _wait_state(browser, ("ready", "error")) == "error"
+    status = browser.find_element("id", "status").text
+    assert status.startswith("Could not load the model") and "manifest.json" in status and "404" in status
+    # a web model whose bytes do not match the manifest
+    data = (shipped_web / WEB_MODEL_FILE).read_bytes()
+    try:
+        (shipped_web / WEB_MODEL_FILE).write_bytes(data[:-10] + b"0123456789")
+        browser.get(f"{server}/")
+        assert _wait_state(browser, ("ready", "error")) == "error"
+        assert "sha256 does not match" in browser.find_element("id", "status").text
+        assert browser.find_element("id", "translate").get_attribute("disabled")
+    finally:
+        (shipped_web / WEB_MODEL_FILE).write_bytes(data)
+    # an artifact without a web model
+    manifest = json.loads((shipped_web / "manifest.json").read_text())
+    web = manifest.pop("web")
+    try:
+        (shipped_web / "manifest.json").write_text(json.dumps(manifest))
+        browser.get(f"{server}/")
+        assert _wait_state(browser, ("ready", "error")) == "error"
+        assert "no 'web' entry" in browser.find_element("id", "status").text
+    finally:
+        manifest["web"] = web
+        (shipped_web / "manifest.json").write_text(json.dumps(manifest))
+    assert os.path.exists(shipped_web / "model.tflite")
