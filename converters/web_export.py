@@ -13,9 +13,12 @@ and outputs all have fixed shapes:
   of `batch_sizes`: 1 for greedy decoding, the largest beam for beam search
   (rows past the live ones are decoded and ignored).
 
-The copy is verified against `model.tflite` run by the Python runtime on
-real source ids before anything is written: every row of every batch size
-must give the original's greedy tokens, with logits within a tolerance.
+The copy is verified against `model.tflite` run by the Python runtime
+before anything is written: on source id sequences of every length class,
+teacher-forced on the original's greedy tokens, every row of every batch
+size must give the original's logits within a tolerance (exact for float
+and int8 in practice; `dynamic_int8` moves by its run-time activation
+scales) and the same argmax except at near ties.
 The manifest then gets a `web` entry (file, size, sha256, source length,
 batch sizes, the measured difference), and both files are replaced
 atomically.
@@ -38,6 +41,7 @@ from ondevice.tokenizers import load_tokenizers
 from zoo import atomic
 
 WEB_MODEL_FILE = "model_web.tflite"
+DYNAMIC_RECIPES = ("dynamic_int8",)  # activations quantized at run time
 _CONTROL_FLOW_ATTRS = ("condSubgraphIndex", "bodySubgraphIndex", "thenSubgraphIndex", "elseSubgraphIndex")
 
 
@@ -55,11 +59,16 @@ class WebExportConfig:
             largest is the widest beam the page offers).
         tolerance: float. Largest allowed |logit difference| against
             `model.tflite`, relative to the largest |logit| (at least 1).
+        dynamic_tolerance: float. The same for recipes that quantize
+            activations while running (`dynamic_int8`): their scales span
+            the whole tensor, so the padded source moves them a little
+            (measured: up to 0.7% of the largest logit).
         num_sources: int. Source id sequences decoded in the verification.
     """
 
     batch_sizes: tuple = (1, 4)
     tolerance: float = 1e-4
+    dynamic_tolerance: float = 0.02
     num_sources: int = 8
 
 
@@ -143,9 +152,10 @@ class StaticGreedy:
             self.runners[name] = self.interpreter.get_signature_runner(name)
         return self.runners[name]
 
-    def decode(self, source_ids, batch, steps):
+    def decode(self, source_ids, batch, steps, forced=None):
         """Greedy tokens and per-step logits (steps, batch, vocab) for one
-        sentence copied into `batch` rows."""
+        sentence copied into `batch` rows (`forced`: feed these tokens
+        instead of the argmax, teacher forcing)."""
         manifest, special = self.manifest, self.manifest.special_tokens
         source = np.full((1, self.source_length), special["pad"], np.int32)
         source[0, : len(source_ids)] = source_ids
@@ -186,6 +196,12 @@ class StaticGreedy:
             logits = out[next(t.name for t in manifest.tensors("decode_step", "outputs") if t.role == "logits")]
             logits_seen.append(np.array(logits))
             token = int(np.argmax(logits[0]))
+            if forced is not None:
+                if step + 1 >= len(forced):
+                    break
+                tokens.append(token)
+                token = forced[step + 1]
+                continue
             if token == special["end"]:
                 break
             tokens.append(token)
@@ -259,20 +275,30 @@ def export_web(artifact_dir, config=None, sources=None):
     sources = sources if sources is not None else verification_sources(manifest, config.num_sources)
     reference = LiteRTStepModel(manifest, num_threads=1)
     static = StaticGreedy(data, manifest, source_length)
-    end, steps, worst = manifest.special_tokens["end"], manifest.max_target_length, 0.0
+    recipe = manifest.data.get("quantization", {}).get("recipe")
+    tolerance = config.dynamic_tolerance if recipe in DYNAMIC_RECIPES else config.tolerance
+    special, steps = manifest.special_tokens, manifest.max_target_length
+    worst, agree, total = 0.0, 0, 0
     for ids in sources:
         ids = list(ids)[:source_length]
-        expected, expected_logits = reference_greedy(reference, ids, steps, end)
+        expected, expected_logits = reference_greedy(reference, ids, steps, special["end"])
         scale = max(1.0, float(np.abs(expected_logits).max()))
         for batch in batch_sizes:
-            tokens, logits = static.decode(ids, batch, steps)
-            difference = float(np.abs(logits - expected_logits[:, None, :]).max()) if logits.shape[0] == expected_logits.shape[0] else np.inf
+            # teacher-forced on the reference's tokens: one near tie cannot derail the rest
+            _, logits = static.decode(ids, batch, steps, forced=[special["start"], *expected])
+            difference = float(np.abs(logits - expected_logits[:, None, :]).max())
             worst = max(worst, difference / scale)
-            if tokens != expected or difference > config.tolerance * scale:
+            chosen = logits.argmax(-1)  # (steps, batch)
+            best = expected_logits.max(-1, keepdims=True)
+            # another argmax only at a near tie of the reference (within the measured difference)
+            ties = np.take_along_axis(expected_logits, chosen, axis=1) >= best - 2 * difference
+            agree += int((chosen == expected_logits.argmax(-1)[:, None]).sum())
+            total += chosen.size
+            if difference > tolerance * scale or not ties.all():
                 raise ArtifactError(
                     f"{artifact_dir}: the static-shape web model disagrees with model.tflite "
-                    f"(batch {batch}, source {ids[:8]}...: tokens {tokens[:8]} vs {expected[:8]}, "
-                    f"max |logit difference| {difference:.3g}); nothing was written"
+                    f"(batch {batch}, source {ids[:8]}...: max |logit difference| {difference:.3g}, "
+                    f"allowed {tolerance * scale:.3g}); nothing was written"
                 )
     entry = {
         "model_file": WEB_MODEL_FILE,
@@ -280,7 +306,7 @@ def export_web(artifact_dir, config=None, sources=None):
         "model_sha256": hashlib.sha256(data).hexdigest(),
         "source_length": source_length,
         "batch_sizes": list(batch_sizes),
-        "parity": {"sources": len(sources), "max_relative_logit_diff": worst},
+        "parity": {"sources": len(sources), "max_relative_logit_diff": worst, "argmax_agreement": agree / total},
     }
     with atomic.staged_file(os.path.join(artifact_dir, WEB_MODEL_FILE)) as staged:
         with open(staged, "wb") as f:

@@ -119,10 +119,12 @@ def _web(args):
     batch_sizes = tuple(int(b) for b in args.batch_sizes.split(","))
     if not web_model_current(args.artifact, batch_sizes):
         entry = export_web(args.artifact, WebExportConfig(batch_sizes=batch_sizes))
+        parity = entry["parity"]
         print(
             f"wrote {os.path.join(args.artifact, entry['model_file'])} (static shapes for LiteRT.js: source "
-            f"{entry['source_length']} tokens, batch {entry['batch_sizes']}; same tokens as model.tflite on "
-            f"{entry['parity']['sources']} sources)"
+            f"{entry['source_length']} tokens, batch {entry['batch_sizes']}; against model.tflite on "
+            f"{parity['sources']} sources: max relative logit difference {parity['max_relative_logit_diff']:.2g}, "
+            f"argmax agreement {parity['argmax_agreement']:.1%})"
         )
     if args.export_only:
         return 0
