@@ -1,6 +1,7 @@
 """`zoo convert`: run directory -> verified `model.tflite` + `manifest.json`.
 
-Pipeline (pitfalls in DESIGN.md), the same for every model: the model's
+Pipeline (docs/architecture.md, "Conversion"; what it writes: "The
+manifest"), the same for every model: the model's
 signatures (`zoo.step_model.model_signatures`: `encode` + `decode_step` for
 seq2seq, or what the model declares) -> `keras.export.ExportArchive` with one
 endpoint per signature -> `TFLiteConverter.from_saved_model(dir,

@@ -452,8 +452,10 @@ def convert_ctranslate2(
         figures of `teacher_forced_comparison` and, for int8 weights,
         `int8_weight_bits`.
     """
+    from ondevice.translator import Translator
     from zoo.datasets.parallel_text import load_corpus
-    from zoo.evaluation import load_translator
+    from zoo.keras_step_model import KerasStepModel
+    from zoo.text_tokenizer import SPECIAL_TOKENS
     from zoo.training import load_run, run_tokenizers
 
     if min_agreement is None:
@@ -463,10 +465,20 @@ def convert_ctranslate2(
     spec = transformer_spec(model, source_vocab, target_vocab)
     int8_requantized = quantize_spec(spec, quantization, int8_weight_bits)
     corpus = load_corpus(data or run_info.get("data"))
-    tokenizer = run_tokenizers(run_dir)[0]
-    ids = [tokenizer.tokenize(s)[: model.max_source_length] for s, _ in corpus.split("val")[:num_verify]]
+    source_tokenizer, target_tokenizer = run_tokenizers(run_dir)
+    ids = [source_tokenizer.tokenize(s)[: model.max_source_length] for s, _ in corpus.split("val")[:num_verify]]
     ids = [i for i in ids if i]
-    keras_translator, _ = load_translator(run_dir)
+    # Keras's greedy reference, decoded by the model loaded above (what
+    # `zoo.evaluation.load_translator` builds, without loading the run again).
+    keras_translator = Translator(
+        KerasStepModel(model),
+        source_tokenizer,
+        target_tokenizer,
+        SPECIAL_TOKENS,
+        model.max_source_length,
+        model.max_target_length,
+        batch_size=32,
+    )
     expected = keras_translator.translate_ids(ids, beam_size=1)
     with atomic.staged_directory(out_dir) as tmp:
         spec.save(tmp)

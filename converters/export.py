@@ -3,7 +3,8 @@ declares with `signature_specs()`) as SavedModel signatures.
 
 Uses `keras.export.ExportArchive` (track the model, one endpoint per
 signature, `write_out`): converting Keras 3 layers from bare `tf.function`s
-can lose the weights (see DESIGN.md).
+can lose the weights. The signatures: docs/architecture.md, "The step
+contract".
 """
 
 import keras

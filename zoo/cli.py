@@ -15,11 +15,20 @@ def config_overrides(family, preset, items):
     """`--set FIELD=VALUE` strings -> typed config overrides for `family`.
 
     Values are cast to the type of the preset's field (`true`/`false` for
-    booleans); an unknown field is an error naming the known ones.
+    booleans); a tuple or list field takes comma-separated values of the type
+    of its default's elements (`--set filters=16,32` -> `(16, 32)`). An
+    unknown field or a value that does not cast is a one-line error.
     """
     import dataclasses
 
     from zoo.families import get_family
+
+    def cast(raw, kind):
+        if kind is bool:
+            if raw.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return raw.lower() in ("true", "1")
+        return kind(raw)
 
     base = get_family(family).get_preset(preset)
     fields = {f.name for f in dataclasses.fields(base)}
@@ -29,14 +38,23 @@ def config_overrides(family, preset, items):
         key, raw = key.strip(), raw.strip()
         if not sep or key not in fields:
             raise ValueError(f"--set {item!r}: expected FIELD=VALUE with FIELD one of {', '.join(sorted(fields))}")
-        kind = type(getattr(base, key))
+        default = getattr(base, key)
+        kind = type(default)
+        if kind in (tuple, list):
+            element = type(default[0]) if default else str
+            values = []
+            for part in raw.split(","):
+                try:
+                    values.append(cast(part.strip(), element))
+                except ValueError:
+                    raise ValueError(
+                        f"--set {item!r}: {key} must be comma-separated {element.__name__} values, "
+                        f"got {part.strip()!r}"
+                    ) from None
+            overrides[key] = kind(values)
+            continue
         try:
-            if kind is bool:
-                if raw.lower() not in ("true", "false", "1", "0"):
-                    raise ValueError
-                overrides[key] = raw.lower() in ("true", "1")
-            else:
-                overrides[key] = kind(raw)
+            overrides[key] = cast(raw, kind)
         except ValueError:
             raise ValueError(f"--set {item!r}: {key} must be {kind.__name__}") from None
     return overrides
@@ -202,13 +220,30 @@ def _add_vae_options(p, image_out):
     p.add_argument("--threads", type=int, default=None)
 
 
+class _TrainHelpFormatter(argparse.HelpFormatter):
+    """`zoo train --help`: fills `{presets}` in a help text with the preset
+    registry (each family's `PRESETS`, what its `get_preset` accepts), so the
+    list cannot drift. The families import TensorFlow, so this happens only
+    when the help is shown."""
+
+    def _get_help_string(self, action):
+        text = super()._get_help_string(action)
+        if "{presets}" in text:
+            _start_tensorflow_quietly()
+            from zoo.families import FAMILIES, get_family
+
+            presets = "; ".join(f"{name}: {' | '.join(get_family(name).PRESETS)}" for name in FAMILIES)
+            text = text.replace("{presets}", presets.replace("%", "%%"))
+        return text
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="zoo", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("train", help="train a model with Keras fit")
+    p = sub.add_parser("train", help="train a model with Keras fit", formatter_class=_TrainHelpFormatter)
     p.add_argument("family", help="model family: transformer, lstm, sentence_vae or image_vae")
-    p.add_argument("--preset", default="small", help="a preset of the family's config, e.g. tiny | mini | small | multi30k (transformer) | base")
+    p.add_argument("--preset", default="small", help="a preset of the family's config (default %(default)s); {presets}")
     p.add_argument(
         "--data",
         default=None,

@@ -8,7 +8,8 @@ decoder step; only the loop around it differs.
 
 Why the device encoder is an unrolled cell loop over a fixed length: a Keras 3
 `LSTM` layer converts to a TFLite `WHILE` loop, and full-integer calibration
-of that loop crashed the process (see DESIGN.md). `encode` therefore pads the
+of that loop crashed the process (the `encode` / `decode_step` contract:
+docs/architecture.md, "The step contract"). `encode` therefore pads the
 source to `max_source_length` and steps the *same* `LSTMCell` weights of the
 trained bidirectional layers in an unrolled Python loop, carrying state over
 padded positions with the mask. The graph has no loop, so every recipe
