@@ -208,3 +208,21 @@ def test_fine_tuning_an_imported_run_lowers_validation_loss(marian_run, tmp_path
     assert info["init"] == str(marian_run.resolve()) and info["config"]["logits_bias"]
     assert (out / "tokenizer.json").exists() and (out / "source.spm").exists()
     assert val_loss(out) < before
+
+
+def test_browser_runtime_equals_transformers(marian_artifacts, tmp_path):
+    """The browser's runtime (LiteRT.js + the JS SentencePiece/Marian tokenizer, run in Node)
+    prints transformers' greedy text too, from the artifact's static-shape web model."""
+    import shutil
+
+    from converters.web_export import export_web
+    from tests.web_helpers import browser_setup, node_translations
+
+    browser_setup()
+    artifact = tmp_path / "marian_web"
+    shutil.copytree(marian_artifacts["float32"], artifact)
+    export_web(str(artifact))
+    reference, _ = _reference()
+    cases = [(s, t) for s, t in zip(reference["sentences"], reference["greedy_text"]) if s.strip() and "\n" not in s]
+    got = node_translations(artifact, [s for s, _ in cases], beam=1)
+    assert got["translations"] == [t for _, t in cases]

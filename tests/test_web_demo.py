@@ -26,9 +26,9 @@ import pytest
 
 from converters.web_export import WEB_MODEL_FILE, WebExportConfig, export_web, web_model_current
 from ondevice.errors import ArtifactError
+from tests.web_helpers import WEB, browser_setup as _browser_setup, node_translations as _node_translations
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-WEB = ROOT / "web_demo"
 SHIPPED = ROOT / "models/tatoeba_en_es_transformer"
 # Tatoeba-style sentences, with accents, digits, punctuation, a question, a long one and a
 # word the vocabulary splits into pieces.
@@ -42,25 +42,6 @@ GOLDEN_SENTENCES = [
     "Hmm",
 ]
 
-_setup = {}
-
-
-def _browser_setup():
-    """Run the setup script once; None if it worked, else the reason to skip."""
-    if "reason" not in _setup:
-        result = subprocess.run(
-            ["bash", str(WEB / "tools/setup_browser_test.sh")], capture_output=True, text=True, timeout=1200
-        )
-        reason = None
-        if result.returncode == 3:
-            reason = result.stderr.strip().splitlines()[-1]
-        elif result.returncode != 0:
-            pytest.fail(f"setup_browser_test.sh failed: {(result.stderr or result.stdout)[-2000:]}")
-        _setup["reason"] = reason
-    if _setup["reason"]:
-        pytest.skip(_setup["reason"])
-
-
 def _zoo(*args, stdin=None):
     return subprocess.run(
         [sys.executable, "-m", "zoo.cli", *args], input=stdin, capture_output=True, text=True, timeout=600, cwd=ROOT
@@ -71,19 +52,6 @@ def _python_translations(artifact, sentences, beam):
     result = _zoo("translate", str(artifact), "--beam", str(beam), stdin="\n".join(sentences) + "\n")
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
-
-
-def _node_translations(artifact, sentences, beam):
-    result = subprocess.run(
-        ["node", "tools/translate.mjs", str(artifact), "--beam", str(beam)],
-        input=json.dumps(sentences),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=WEB,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
