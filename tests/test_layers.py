@@ -5,10 +5,17 @@
 benchmark harness (`bench/`) sit on top and may import everything. Every
 import counts, module level or inside a function (found with `ast`, without
 importing anything).
+
+The same rules, and no cycle inside any package, are also import-linter
+contracts (`[tool.importlinter]` in pyproject.toml); `test_import_contracts`
+runs `lint-imports` on them.
 """
 
 import ast
+import importlib.util
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -147,3 +154,27 @@ def test_bench_module_graph_is_acyclic():
     }
     cycle = _cycle(graph)
     assert cycle is None, "import cycle in bench/: " + " -> ".join(cycle)
+
+
+def _lint_imports_command():
+    """`lint-imports` of the running interpreter's environment (the venv's, next to `python`)."""
+    script = pathlib.Path(sys.executable).with_name("lint-imports")
+    if script.exists():
+        return [str(script)]
+    # Installed, but its console script is not next to the interpreter: run the same entry point.
+    return [sys.executable, "-c", "from importlinter.cli import lint_imports_command; lint_imports_command()"]
+
+
+def test_import_contracts():
+    """`lint-imports` keeps every contract of pyproject.toml's `[tool.importlinter]`."""
+    if importlib.util.find_spec("importlinter") is None:
+        pytest.skip("import-linter is not installed (it is in the `dev` extra: pip install -e '.[dev]')")
+    # --no-cache: write nothing into the tree.
+    proc = subprocess.run(
+        _lint_imports_command() + ["--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, f"lint-imports failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
