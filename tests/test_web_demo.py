@@ -130,7 +130,7 @@ def test_zoo_web_export_only_one_line_errors(tmp_path):
 
 
 @pytest.mark.parametrize("family", ["transformer", "lstm"])
-def test_node_runtime_translates_like_python(convert_tiny, tmp_path, family, recipe):
+def test_node_runtime_translates_like_python(convert_tiny, tmp_path, family):
     _browser_setup()
     artifact = tmp_path / "artifact"
     shutil.copytree(convert_tiny("float32", family), artifact)  # float32: LiteRT.js's kernels agree to ~1e-5
