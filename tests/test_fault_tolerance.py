@@ -102,6 +102,62 @@ def test_sigkill_mid_epoch_then_rerun_resumes(tmp_path):
     assert translator.translate(["I am hungry.", "Where is the cat?"])[0]
 
 
+def test_sigkilled_vae_training_resumes_with_its_time(tmp_path):
+    """A VAE trains through the same loop: its mid-epoch backup survives a
+    SIGKILL, the rerun resumes from it and `train_seconds` adds up."""
+    from zoo.training import load_run
+
+    run_dir = tmp_path / "run"
+    backup = run_dir / "backup"
+    args = ["train", "image_vae", "--preset", "tiny", "--out", str(run_dir), "--epochs", "2"]
+    # The first run kills itself (SIGKILL) right after the first mid-epoch
+    # backup of its second epoch: deterministic, whatever the machine's load.
+    killed = f"""
+import os, signal, sys
+from zoo import training
+save = training.ResumableBackup._save_model
+def save_then_die(self):
+    save(self)
+    if self._current_epoch >= 1 and self._last_batch_seen > 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+training.ResumableBackup._save_model = save_then_die
+from zoo.cli import main
+sys.exit(main({args!r}))
+"""
+    result = subprocess.run([sys.executable, "-c", killed], env=ENV, capture_output=True, timeout=300)
+    assert result.returncode == -signal.SIGKILL, result.stderr.decode(errors="replace")[-3000:]
+    saved = _metadata(backup)
+    assert saved["epoch"] == 1 and saved["batch"] > 0  # killed mid-epoch, after a mid-epoch backup
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "training" and info["task"] == "image_vae"
+    assert not (run_dir / "model.keras").exists()
+    assert (run_dir / "checkpoints" / "epoch_0001.weights.h5").exists()  # per-epoch checkpoints, as translators
+
+    result = subprocess.run([*ZOO, *args], env=ENV, capture_output=True, timeout=300)
+    stderr = result.stderr.decode(errors="replace")
+    assert result.returncode == 0, stderr[-3000:]
+    assert f"resuming from the backup in {run_dir} at epoch 2" in stderr
+
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "done" and info["distribution"]["strategy"] == "default"
+    assert [(r["epoch"], r["batch"]) for r in info["resumes"]] == [(saved["epoch"], saved["batch"])]
+    with open(run_dir / "history.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(row["epoch"]) for row in rows] == [0, 1]  # epoch 0 trained once, before the kill
+    epoch_seconds = [float(row["epoch_seconds"]) for row in rows]
+    assert all(s > 0 for s in epoch_seconds) and info["train_seconds"] == round(sum(epoch_seconds), 1)
+    assert not backup.exists() and not [p.name for p in run_dir.rglob(".tmp-*")]
+    for name in ("training_curves.png", "checkpoints/best.keras", "checkpoints/epoch_0002.weights.h5"):
+        assert (run_dir / name).exists(), name
+
+    model, _, _, _ = load_run(str(run_dir))
+    assert model.task == "image_vae"
+    # The optimizer state came back from the backup: its steps continue
+    # (the cut epoch is run again from its first batch).
+    steps = info["steps_per_epoch"]
+    assert int(model.optimizer.iterations.numpy()) == 2 * steps + saved["batch"] + 1
+
+
 class _Interrupted(BaseException):
     pass
 

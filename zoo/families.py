@@ -13,8 +13,8 @@ FAMILIES = {
 def get_family(name):
     """The family package: exposes `get_preset(name, **overrides)`,
     `config_from_dict(d)` and `build_model(config)`; optionally
-    `train(run_dir, preset=, data=, epochs=, overrides=, max_train_pairs=,
-    verbose=)` when it trains for another task than translation."""
+    `training_task()` -> a `zoo.training.TrainingTask` when it trains for
+    another task than translation (the loop is always `zoo.training.train`)."""
     if name not in FAMILIES:
         raise ValueError(f"unknown model family {name!r}; choose from {', '.join(FAMILIES)}")
     return importlib.import_module(FAMILIES[name])

@@ -1,11 +1,20 @@
-"""`zoo train`: data -> WordPiece vocabularies -> `model.fit` -> run directory.
+"""`zoo train`: data -> tokenizer -> `model.fit` -> run directory, for every task.
+
+One loop (`train`) trains every family: translators and VAEs alike get the
+same callbacks (atomic mid-epoch backups, epoch timing, epoch checkpoints,
+TensorBoard, curves, `TerminateOnNaN`) and `tf.distribute` strategies. What
+a task adds is a `TrainingTask` (data and tokenizer preparation, its
+`run.json` fields, `compile`): `TranslationTask` here, the VAEs' in
+`zoo.vae_training`; loss terms that Keras does not compile (a VAE's KL
+annealing) live in the model's `train_step`/`test_step` (`zoo.vae.VAE`).
 
 A run directory holds everything needed to evaluate or convert the model:
 
     runs/NAME/
       model.keras            trained model (best validation loss)
       source_vocab.txt       WordPiece vocabularies, one token per line
-      target_vocab.txt       (or one vocabulary.txt with `shared_vocabulary`)
+      target_vocab.txt       (or one vocabulary.txt with `shared_vocabulary`;
+                             vocab.txt for a text VAE, none for an image VAE)
       run.json               family, config, data, languages, timing
       history.csv            per-epoch metrics (appended across resumes)
       training_curves.png    loss / accuracy curves
@@ -20,8 +29,9 @@ GPUs, or the logical CPUs made by `ZOO_CPU_DEVICES=N`; `"multiworker"`:
 and compiled under `strategy.scope()` and Keras distributes the tf.data
 pipeline. The preset's `batch_size` is per replica: the global batch is
 `batch_size * replicas`, the peak learning rate is scaled by
-`sqrt(replicas)` (square-root rule for Adam-type optimizers) and the warmup,
-counted in steps, is divided by `replicas` (same number of examples). Only
+`sqrt(replicas)` (square-root rule for Adam-type optimizers) and lengths
+counted in steps (the warmup; a VAE's KL annealing) are divided by
+`replicas` (same number of examples). Only
 the chief writes the run directory; other workers write to temporary
 directories that are removed at the end (the Keras multi-worker recipe).
 """
@@ -231,8 +241,15 @@ def run_tokenizers(run_dir):
     return load_tokenizers(run_tokenizer_spec(run_dir), run_dir, SPECIAL_TOKENS)
 
 
-def _count_batches(dataset):
+def count_batches(dataset):
+    """The number of batches of a finite `tf.data.Dataset` (one pass over it)."""
     return int(dataset.reduce(0, lambda count, _: count + 1).numpy())
+
+
+def with_cardinality(dataset):
+    """`(dataset with its number of batches attached, that number)`."""
+    batches = count_batches(dataset)
+    return dataset.apply(tf.data.experimental.assert_cardinality(batches)), batches
 
 
 TRANSLATION_CURVES = (("loss", "loss"), ("masked_accuracy", "masked token accuracy"))
@@ -307,14 +324,17 @@ def train(
     """Train a model of `family` and write a run directory.
 
     Args:
-        family: str. A key of `zoo.families.FAMILIES`.
+        family: str. A key of `zoo.families.FAMILIES` (its `TrainingTask`
+            says what it trains for: translation, a VAE).
         run_dir: str. Output run directory. Rerunning the same command after
             an interruption resumes from the last `BackupAndRestore` state.
         preset: str. Family preset name (`tiny`, `mini`, `small`, `base`).
-        data: str or None. A `--data` spec (see `zoo.datasets.parallel_text`).
+        data: str or None. A `--data` spec (see `zoo.datasets.parallel_text`;
+            images for the image VAE: `zoo.datasets.images`).
         epochs: int or None. Overrides the preset's epoch count.
         overrides: dict of config fields to override.
-        max_train_pairs: int or None. Use only this many training pairs.
+        max_train_pairs: int or None. Use only this many training pairs
+            (sentences, images).
         verbose: int. Keras progress-bar verbosity.
         strategy: str. `default`, `mirrored` or `multiworker` (see
             `make_strategy`); the config's `batch_size` is per replica.
@@ -324,6 +344,7 @@ def train(
             start from: its architecture, tokenizer and weights; `preset`
             is ignored, `overrides` change its training settings
             (fine-tuning, e.g. domain adaptation of an OPUS-MT model).
+            Translation families only.
 
     Returns:
         The Keras `History` object.
@@ -360,80 +381,166 @@ def _start_from(init, family, write_dir, overrides):
     return dataclasses.replace(config, **overrides), init_model.get_weights()
 
 
+@dataclasses.dataclass
+class TaskData:
+    """What a `TrainingTask` prepares for the training loop.
+
+    Attributes:
+        config: the family config, completed from the data (learned
+            vocabulary sizes, image shape).
+        train: the training examples (sentence pairs, sentences, images).
+        val: the validation examples.
+        dataset: callable `(examples, global_batch, replicas, shuffle)` ->
+            a finite `tf.data.Dataset` of global batches.
+        run_info: dict. The task's fields of `run.json` (corpus, languages,
+            example counts, `task` for non-translation runs).
+    """
+
+    config: object
+    train: object
+    val: object
+    dataset: object
+    run_info: dict
+
+
+class TrainingTask:
+    """What one task adds to the training loop of `train` (hooks, no loop).
+
+    A family trains for translation unless its package has
+    `training_task()`, which returns an instance of a subclass (the VAEs:
+    `zoo.vae_training.VAETask`). The loss terms and metrics of a task that
+    Keras does not compile live in its model's `train_step`/`test_step`.
+
+    Attributes:
+        name: str. The task (`translation`, `text_vae`, `image_vae`).
+        curves: `((metric, title), ...)` of `training_curves.png`.
+        step_fields: config fields counted in optimizer steps; a
+            distributed run divides them by the number of replicas (the
+            same number of examples), as it divides the batches.
+        can_init: bool. Whether `train(init=...)` can start from a run.
+    """
+
+    name = "translation"
+    curves = TRANSLATION_CURVES
+    step_fields = ()
+    can_init = False
+
+    def prepare(self, write_dir, config, data, max_train_pairs):
+        """Load the data, learn or reuse the run's tokenizer (written to
+        `write_dir`); returns a `TaskData`."""
+        raise NotImplementedError
+
+    def compile(self, model, config, total_steps):
+        """`model.compile` for training with `config` (learning rate and
+        `step_fields` already scaled for the replicas) over `total_steps`."""
+        raise NotImplementedError
+
+
+class TranslationTask(TrainingTask):
+    """Translation: WordPiece (or the run's SentencePiece) tokenizers, the
+    bucketed pair pipeline, `MaskedSequenceLoss` and `make_optimizer`."""
+
+    step_fields = ("warmup_steps",)
+    can_init = True
+
+    def prepare(self, write_dir, config, data, max_train_pairs):
+        config.check_training()
+        corpus = load_corpus(data)
+        if max_train_pairs:
+            corpus.train = corpus.train[:max_train_pairs]
+        os.makedirs(write_dir, exist_ok=True)
+        if run_tokenizer_spec(write_dir)["kind"] == "wordpiece":
+            source_vocab, target_vocab = _vocabularies(write_dir, corpus, config)
+            # The model's vocabulary sizes are the learned ones (often below the cap).
+            config = dataclasses.replace(
+                config, source_vocabulary_size=len(source_vocab), target_vocabulary_size=len(target_vocab)
+            )
+            source_tokenizer, target_tokenizer = make_tokenizer(source_vocab), make_tokenizer(target_vocab)
+        else:  # a TF-free tokenizer (SentencePiece): make_dataset tokenizes in Python
+            source_tokenizer, target_tokenizer = run_tokenizers(write_dir)
+
+        def dataset(pairs, global_batch, replicas, shuffle):
+            return make_dataset(
+                pairs,
+                source_tokenizer,
+                target_tokenizer,
+                global_batch,
+                config.max_source_length,
+                config.max_target_length,
+                shuffle=shuffle,
+                batch_tokens=config.batch_tokens * replicas,
+                pad_to_bucket=config.jit_compile,
+            )
+
+        run_info = {
+            "corpus": corpus.name,
+            "source_lang": corpus.source_lang,
+            "target_lang": corpus.target_lang,
+            "train_pairs": len(corpus.train),
+        }
+        return TaskData(config, corpus.train, corpus.val, dataset, run_info)
+
+    def compile(self, model, config, total_steps):
+        total_steps = max(total_steps, config.warmup_steps + 1)
+        model.compile(
+            optimizer=make_optimizer(config, config.learning_rate, config.warmup_steps, total_steps),
+            loss=MaskedSequenceLoss(label_smoothing=config.label_smoothing),
+            metrics=[masked_accuracy],
+            jit_compile=config.jit_compile,
+        )
+
+
+def training_task(family_module):
+    """The `TrainingTask` of a family package (translation by default)."""
+    hook = getattr(family_module, "training_task", None)
+    return hook() if hook else TranslationTask()
+
+
 def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, epochs, overrides, max_train_pairs, verbose, backup_steps, init=None):
     chief = write_dir == run_dir
     family_module = get_family(family)
-    if hasattr(family_module, "train"):  # a family with its own task (e.g. a VAE) trains itself
-        return family_module.train(
-            run_dir, preset=preset, data=data, epochs=epochs, overrides=overrides,
-            max_train_pairs=max_train_pairs, verbose=verbose,
-        )
+    task = training_task(family_module)
     overrides = dict(overrides or {})
     if epochs is not None:
         overrides["epochs"] = epochs
     init_weights = None
     if init:
+        if not task.can_init:
+            raise ValueError(f"--init: {family} ({task.name}) runs cannot start from another run")
         config, init_weights = _start_from(init, family, write_dir, overrides)
         preset = f"init:{init}"
     else:
         config = family_module.get_preset(preset, **overrides)
-    config.check_training()
-    corpus = load_corpus(data)
-    if max_train_pairs:
-        corpus.train = corpus.train[:max_train_pairs]
+    prepared = task.prepare(write_dir, config, data, max_train_pairs)
+    config = prepared.config
     os.makedirs(write_dir, exist_ok=True)
 
-    if run_tokenizer_spec(write_dir)["kind"] == "wordpiece":
-        source_vocab, target_vocab = _vocabularies(write_dir, corpus, config)
-        # The model's vocabulary sizes are the learned ones (often below the cap).
-        config = dataclasses.replace(
-            config, source_vocabulary_size=len(source_vocab), target_vocabulary_size=len(target_vocab)
-        )
-        source_tokenizer, target_tokenizer = make_tokenizer(source_vocab), make_tokenizer(target_vocab)
-    else:  # a TF-free tokenizer (SentencePiece): make_dataset tokenizes in Python
-        source_tokenizer, target_tokenizer = run_tokenizers(write_dir)
-
+    # The config's batch size, learning rate and step counts are per replica;
+    # `fit_config` is what this run trains with.
     replicas = strategy.num_replicas_in_sync
     global_batch = config.batch_size * replicas
-    learning_rate = config.learning_rate * math.sqrt(replicas)
-    warmup_steps = max(1, round(config.warmup_steps / replicas))
+    scaled = {name: max(1, round(getattr(config, name) / replicas)) for name in task.step_fields}
+    fit_config = dataclasses.replace(config, learning_rate=config.learning_rate * math.sqrt(replicas), **scaled)
 
-    def dataset(pairs, shuffle):
-        ds = make_dataset(
-            pairs,
-            source_tokenizer,
-            target_tokenizer,
-            global_batch,
-            config.max_source_length,
-            config.max_target_length,
-            shuffle=shuffle,
-            batch_tokens=config.batch_tokens * replicas,
-            pad_to_bucket=config.jit_compile,
-        )
+    def dataset(examples, shuffle):
+        ds = prepared.dataset(examples, global_batch, replicas, shuffle)
         # Every worker builds the same global batches; each takes its slices of them.
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        return ds.with_options(options)
+        return with_cardinality(ds.with_options(options))
 
-    train_ds, val_ds = dataset(corpus.train, True), dataset(corpus.val, False)
-    steps_per_epoch = _count_batches(train_ds)
-    train_ds = train_ds.apply(tf.data.experimental.assert_cardinality(steps_per_epoch))
-    val_ds = val_ds.apply(tf.data.experimental.assert_cardinality(_count_batches(val_ds)))
-    total_steps = max(steps_per_epoch * config.epochs, warmup_steps + 1)
+    train_ds, steps_per_epoch = dataset(prepared.train, True)
+    val_ds, _ = dataset(prepared.val, False)
 
     with strategy.scope():
-        model = family_module.build_model(config)
-        model(next(iter(train_ds))[0])  # build the weights (BackupAndRestore needs a built model)
+        model = family_module.build_model(fit_config)
+        first_batch = next(iter(train_ds))
+        model(keras.utils.unpack_x_y_sample_weight(first_batch)[0])  # build the weights (BackupAndRestore needs a built model)
         if init_weights is not None:
             model.set_weights(init_weights)
-        model.compile(
-            optimizer=make_optimizer(config, learning_rate, warmup_steps, total_steps),
-            loss=MaskedSequenceLoss(label_smoothing=config.label_smoothing),
-            metrics=[masked_accuracy],
-            jit_compile=config.jit_compile,
-        )
+        task.compile(model, fit_config, steps_per_epoch * config.epochs)
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        _build_before_fit(model, strategy, next(iter(train_ds)))
+        _build_before_fit(model, strategy, first_batch)
 
     run_path = os.path.join(write_dir, RUN_FILE)
     previous = {}
@@ -446,10 +553,7 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
         **({"init": os.path.abspath(init)} if init else {}),
         "config": dataclasses.asdict(config),
         "data": data or "default",
-        "corpus": corpus.name,
-        "source_lang": corpus.source_lang,
-        "target_lang": corpus.target_lang,
-        "train_pairs": len(corpus.train),
+        **prepared.run_info,
         "steps_per_epoch": steps_per_epoch,
         "distribution": {
             "strategy": strategy_name,
@@ -457,8 +561,8 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
             "workers": _num_workers(strategy),
             "per_replica_batch": config.batch_size,
             "global_batch": global_batch,
-            "peak_learning_rate": learning_rate,
-            "warmup_steps": warmup_steps,
+            "peak_learning_rate": fit_config.learning_rate,
+            **scaled,
             "learning_rate_scaling": "sqrt(replicas)",
         },
         "resumes": previous.get("resumes", []) if previous.get("status") == "training" else [],
@@ -475,8 +579,10 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
     # CSVLogger and EpochCheckpoints before the backup: an epoch end is logged
     # and saved before the backup marks it done.
     callbacks = [EpochTimer(), keras.callbacks.CSVLogger(os.path.join(write_dir, "history.csv"), append=True)]
-    if config.keep_checkpoints > 0:
-        callbacks.append(EpochCheckpoints(os.path.join(write_dir, "checkpoints"), config.keep_checkpoints))
+    keep_checkpoints = getattr(config, "keep_checkpoints", 0)
+    average_last = getattr(config, "average_last", 0)
+    if keep_checkpoints > 0:
+        callbacks.append(EpochCheckpoints(os.path.join(write_dir, "checkpoints"), keep_checkpoints))
     callbacks += [
         ResumableBackup(
             os.path.join(run_dir, "backup"),
@@ -490,15 +596,15 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.TensorBoard(os.path.join(write_dir, "logs")),
     ]
-    if config.patience > 0 and not config.average_last:
+    if config.patience > 0 and not average_last:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True))
     start = time.time()
     history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     if any(v != v for v in history.history.get("loss", [])):  # NaN: TerminateOnNaN stopped it
         raise RuntimeError("training diverged (loss became NaN); lower --learning-rate")
     averaged = None
-    if config.average_last:
-        averaged = average_last_epochs(model, os.path.join(write_dir, "checkpoints"), config.average_last)
+    if average_last:
+        averaged = average_last_epochs(model, os.path.join(write_dir, "checkpoints"), average_last)
 
     # Keras insists on the `.keras` suffix, which the staged name keeps.
     # Every worker saves (variables may be read collectively); only the chief's copy is kept.
@@ -506,7 +612,7 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
         model.save(staged)
     if not chief:
         return history
-    plot_history(os.path.join(run_dir, "history.csv"), os.path.join(run_dir, "training_curves.png"))
+    plot_history(os.path.join(run_dir, "history.csv"), os.path.join(run_dir, "training_curves.png"), task.curves)
     final = {k: float(v[-1]) for k, v in history.history.items()}
     atomic.write_json(
         run_path,

@@ -14,11 +14,11 @@ def build_model(config):
     return ImageVAE(**config.model_kwargs())
 
 
-def train(run_dir, **kwargs):
-    """Family training hook used by `zoo.training.train` (see `image_vae_trainer`)."""
-    from zoo.image_vae.image_vae_trainer import train as train_image_vae
+def training_task():
+    """The family's hooks into the training loop of `zoo.training.train` (see `image_vae_trainer`)."""
+    from zoo.image_vae.image_vae_trainer import ImageVAETask
 
-    return train_image_vae(run_dir, **kwargs)
+    return ImageVAETask()
 
 
-__all__ = ["PRESETS", "ImageVAE", "ImageVAEConfig", "build_model", "config_from_dict", "get_preset", "train"]
+__all__ = ["PRESETS", "ImageVAE", "ImageVAEConfig", "build_model", "config_from_dict", "get_preset", "training_task"]

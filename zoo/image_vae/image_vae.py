@@ -3,11 +3,10 @@
 import math
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from zoo.step_model import Signature, TensorSpec
-from zoo.vae_losses import gaussian_kl, kl_weight
+from zoo.vae import VAE
 
 
 def image_nll(images, logits, likelihood="bernoulli", gaussian_sigma=0.1):
@@ -33,14 +32,14 @@ def image_nll(images, logits, likelihood="bernoulli", gaussian_sigma=0.1):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class ImageVAE(keras.Model):
+class ImageVAE(VAE):
     """Conv encoder -> z -> deconv decoder (Kingma & Welling 2014).
 
     Encoder: stride-2 `Conv2D` blocks, `Dense`, then `z_mean`/`z_log_var`.
     Decoder: `Dense` -> reshape -> stride-2 `Conv2DTranspose` blocks -> one
     `Conv2DTranspose` to the image channels (logits; pixel mean = sigmoid).
-    `fit` runs a custom `train_step` reporting `reconstruction` (nats per
-    image), `kl`, `elbo` and the KL weight `beta`.
+    `fit` trains the `VAE` objective (`zoo.vae`), reporting `reconstruction`
+    (nats per image), `kl`, `elbo` and the KL weight `beta`.
 
     Inference graphs (`signature_specs`): `encode(image) -> {z_mean,
     z_log_var}` and `decode(z) -> {image}` (pixel means in [0, 1]).
@@ -58,6 +57,17 @@ class ImageVAE(keras.Model):
     """
 
     task = "image_vae"
+    config_fields = (
+        "image_size",
+        "channels",
+        "filters",
+        "hidden_dim",
+        "latent_dim",
+        "likelihood",
+        "gaussian_sigma",
+        "kl_schedule",
+        "kl_anneal_steps",
+    )
 
     def __init__(
         self,
@@ -105,10 +115,6 @@ class ImageVAE(keras.Model):
             for i, f in enumerate(reversed(filters))
         ]
         self.decoder_output = keras.layers.Conv2DTranspose(channels, 3, padding="same", name="decoder_output")
-        self.seed_generator = keras.random.SeedGenerator(None, name="vae_seed")
-        self.trackers = {
-            name: keras.metrics.Mean(name=name) for name in ("loss", "reconstruction", "kl", "elbo", "beta")
-        }
 
     def _encode(self, images):
         x = images  # (batch, H, W, C)
@@ -127,45 +133,15 @@ class ImageVAE(keras.Model):
     def forward(self, images, sample=False):
         """`(logits, z_mean, z_log_var)`; decodes a posterior sample if `sample`."""
         z_mean, z_log_var = self._encode(images)
-        z = z_mean
-        if sample:
-            z = z_mean + ops.exp(0.5 * z_log_var) * keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        z = self.sample_latent(z_mean, z_log_var) if sample else z_mean
         return self.decoder_logits(z), z_mean, z_log_var
 
     def call(self, images, training=None):
         return ops.sigmoid(self.forward(images, sample=bool(training))[0])
 
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    def _objective(self, images, training):
+    def reconstruction_nll(self, images, training):
         logits, z_mean, z_log_var = self.forward(images, sample=True)
-        reconstruction = ops.mean(image_nll(images, logits, self.likelihood, self.gaussian_sigma))
-        kl = ops.mean(ops.sum(gaussian_kl(z_mean, z_log_var), axis=1))
-        beta = ops.ones((), "float32")
-        if training:
-            beta = kl_weight(self.optimizer.iterations, self.kl_schedule, self.kl_anneal_steps)
-        loss = reconstruction + beta * kl
-        values = {"loss": loss, "reconstruction": reconstruction, "kl": kl, "elbo": -(reconstruction + kl), "beta": beta}
-        return values, ops.cast(ops.shape(images)[0], "float32")
-
-    def _update(self, values, batch_size):
-        # Weighted by batch size: epoch figures are per-example means even
-        # with bucketed (uneven) batches.
-        for name, tracker in self.trackers.items():
-            tracker.update_state(values[name], sample_weight=batch_size)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
-
-    def train_step(self, images):
-        with tf.GradientTape() as tape:
-            values, batch_size = self._objective(images, training=True)
-        gradients = tape.gradient(values["loss"], self.trainable_variables)
-        self.optimizer.apply(gradients, self.trainable_variables)
-        return self._update(values, batch_size)
-
-    def test_step(self, images):
-        return self._update(*self._objective(images, training=False))
+        return image_nll(images, logits, self.likelihood, self.gaussian_sigma), z_mean, z_log_var
 
     # Inference graphs ------------------------------------------------------
 
@@ -197,18 +173,4 @@ class ImageVAE(keras.Model):
         ]
 
     def get_config(self):
-        config = super().get_config()
-        for name in (
-            "image_size",
-            "channels",
-            "filters",
-            "hidden_dim",
-            "latent_dim",
-            "likelihood",
-            "gaussian_sigma",
-            "kl_schedule",
-            "kl_anneal_steps",
-        ):
-            config[name] = getattr(self, name)
-        config["filters"] = list(self.filters)
-        return config
+        return {**super().get_config(), "filters": list(self.filters)}

@@ -26,11 +26,16 @@ class ImageVAEConfig:
         gaussian_sigma: float. Pixel standard deviation of the Gaussian
             likelihood.
         kl_schedule: str. KL annealing (`zoo.vae_losses.kl_weight`).
-        kl_anneal_steps: int. Annealing length in optimizer steps.
-        batch_size: int. Images per batch.
-        learning_rate: float. Adam learning rate.
+        kl_anneal_steps: int. Annealing length in optimizer steps (divided
+            by the replicas of a distributed run).
+        batch_size: int. Images per batch (per replica).
+        learning_rate: float. Adam learning rate (times `sqrt(replicas)`
+            in a distributed run).
         epochs: int. Default number of epochs.
-        patience: int. Early-stopping patience on validation -ELBO.
+        patience: int. Early-stopping patience on validation -ELBO
+            (0 trains every epoch).
+        keep_checkpoints: int. Keep the weights of this many last epochs in
+            `checkpoints/` (as the translators do); 0 keeps none.
     """
 
     image_size: int = 8
@@ -46,6 +51,7 @@ class ImageVAEConfig:
     learning_rate: float = 2e-3
     epochs: int = 100
     patience: int = 10
+    keep_checkpoints: int = 5
 
     def __post_init__(self):
         self.filters = tuple(self.filters)
@@ -56,7 +62,7 @@ class ImageVAEConfig:
 
     def model_kwargs(self):
         """The arguments of `ImageVAE.__init__`."""
-        skip = {"batch_size", "learning_rate", "epochs", "patience"}
+        skip = {"batch_size", "learning_rate", "epochs", "patience", "keep_checkpoints"}
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
 
 

@@ -14,11 +14,11 @@ def build_model(config):
     return SentenceVAE(**config.model_kwargs())
 
 
-def train(run_dir, **kwargs):
-    """Family training hook used by `zoo.training.train` (see `sentence_vae_trainer`)."""
-    from zoo.sentence_vae.sentence_vae_trainer import train as train_sentence_vae
+def training_task():
+    """The family's hooks into the training loop of `zoo.training.train` (see `sentence_vae_trainer`)."""
+    from zoo.sentence_vae.sentence_vae_trainer import SentenceVAETask
 
-    return train_sentence_vae(run_dir, **kwargs)
+    return SentenceVAETask()
 
 
-__all__ = ["PRESETS", "SentenceVAE", "SentenceVAEConfig", "build_model", "config_from_dict", "get_preset", "train"]
+__all__ = ["PRESETS", "SentenceVAE", "SentenceVAEConfig", "build_model", "config_from_dict", "get_preset", "training_task"]

@@ -2,12 +2,11 @@
 
 import keras
 import keras_hub
-import tensorflow as tf
 from keras import ops
 
 from zoo.step_model import MEMORY, STATE, DecoderTensor, Signature, TensorSpec, decoding_signatures
 from zoo.text_tokenizer import PAD_ID, START_ID, UNK_ID
-from zoo.vae_losses import free_bits_kl, gaussian_kl, kl_weight
+from zoo.vae import VAE
 
 
 def sequence_nll(labels, logits):
@@ -26,19 +25,20 @@ def sequence_nll(labels, logits):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class SentenceVAE(keras.Model):
+class SentenceVAE(VAE):
     """A VAE over sentences: Transformer encoder -> z -> LSTM decoder.
 
     The encoder (keras-hub `TransformerEncoder` blocks, masked mean pooling)
     maps a sentence to `z_mean`, `z_log_var`. The decoder is an LSTM whose
     initial state is computed from z, and which also sees a projection of z
     (the *latent context*) concatenated to every input embedding, so the
-    latent cannot be forgotten along the sentence. `fit` runs a custom
-    `train_step`: reconstruction + beta * KL with KL annealing (`kl_schedule`),
-    word dropout on the decoder inputs and optional free bits; it reports
-    `reconstruction` (nats per sentence), `kl`, `elbo` (-reconstruction - KL)
-    and the KL weight `beta`. `loss` is the training objective; on
-    validation it is the negative ELBO (an upper bound on the NLL).
+    latent cannot be forgotten along the sentence. `fit` trains the `VAE`
+    objective (`zoo.vae`): reconstruction + beta * KL with KL annealing
+    (`kl_schedule`) and optional free bits, plus word dropout on the decoder
+    inputs; it reports `reconstruction` (nats per sentence), `kl`, `elbo`
+    (-reconstruction - KL) and the KL weight `beta`. `loss` is the training
+    objective; on validation it is the negative ELBO (an upper bound on the
+    NLL).
 
     Inference graphs (`signature_specs`): `encode(source_ids) -> {z_mean,
     z_log_var}`, `decode_init(z) -> {h, c, latent_context}` and a loop-free
@@ -64,6 +64,23 @@ class SentenceVAE(keras.Model):
     """
 
     task = "text_vae"
+    config_fields = (
+        "vocabulary_size",
+        "hidden_dim",
+        "intermediate_dim",
+        "num_heads",
+        "num_encoder_layers",
+        "embedding_dim",
+        "decoder_dim",
+        "latent_dim",
+        "dropout",
+        "word_dropout",
+        "max_length",
+        "kl_schedule",
+        "kl_anneal_steps",
+        "kl_cycles",
+        "free_bits",
+    )
 
     def __init__(
         self,
@@ -120,10 +137,6 @@ class SentenceVAE(keras.Model):
         self.decoder_dropout = keras.layers.Dropout(dropout, name="decoder_dropout")
         self.decoder_lstm = keras.layers.LSTM(decoder_dim, return_sequences=True, name="decoder_lstm")
         self.output_projection = keras.layers.Dense(vocabulary_size, name="output_projection")
-        self.seed_generator = keras.random.SeedGenerator(None, name="vae_seed")
-        self.trackers = {
-            name: keras.metrics.Mean(name=name) for name in ("loss", "reconstruction", "kl", "elbo", "beta")
-        }
 
     @property
     def max_source_length(self):
@@ -161,10 +174,7 @@ class SentenceVAE(keras.Model):
                 instead of its mean.
         """
         z_mean, z_log_var = self._encode(inputs["encoder_inputs"], training)
-        z = z_mean
-        if sample:
-            noise = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
-            z = z_mean + ops.exp(0.5 * z_log_var) * noise
+        z = self.sample_latent(z_mean, z_log_var) if sample else z_mean
         decoder_ids = inputs["decoder_inputs"]
         if training and self.word_dropout > 0:
             decoder_ids = self._drop_words(decoder_ids)
@@ -178,41 +188,10 @@ class SentenceVAE(keras.Model):
     def call(self, inputs, training=None):
         return self.forward(inputs, training=bool(training), sample=bool(training))[0]
 
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    def _objective(self, data, training):
+    def reconstruction_nll(self, data, training):
         inputs, labels = data
         logits, z_mean, z_log_var = self.forward(inputs, training=training, sample=True)
-        reconstruction = ops.mean(sequence_nll(labels, logits))
-        kl_per_dim = gaussian_kl(z_mean, z_log_var)  # (batch, latent)
-        kl = ops.mean(ops.sum(kl_per_dim, axis=1))
-        if training:
-            beta = kl_weight(self.optimizer.iterations, self.kl_schedule, self.kl_anneal_steps, self.kl_cycles)
-            loss = reconstruction + beta * free_bits_kl(kl_per_dim, self.free_bits)
-        else:  # validation: the negative ELBO itself
-            beta = ops.ones((), "float32")
-            loss = reconstruction + kl
-        values = {"loss": loss, "reconstruction": reconstruction, "kl": kl, "elbo": -(reconstruction + kl), "beta": beta}
-        return values, ops.cast(ops.shape(labels)[0], "float32")
-
-    def _update(self, values, batch_size):
-        # Weighted by batch size: epoch figures are per-example means even
-        # with bucketed (uneven) batches.
-        for name, tracker in self.trackers.items():
-            tracker.update_state(values[name], sample_weight=batch_size)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
-
-    def train_step(self, data):
-        with tf.GradientTape() as tape:
-            values, batch_size = self._objective(data, training=True)
-        gradients = tape.gradient(values["loss"], self.trainable_variables)
-        self.optimizer.apply(gradients, self.trainable_variables)
-        return self._update(values, batch_size)
-
-    def test_step(self, data):
-        return self._update(*self._objective(data, training=False))
+        return sequence_nll(labels, logits), z_mean, z_log_var
 
     # Inference graphs ------------------------------------------------------
 
@@ -251,29 +230,3 @@ class SentenceVAE(keras.Model):
             (TensorSpec("z_mean", latent, "float32", "latent_mean"), TensorSpec("z_log_var", latent, "float32", "latent_log_var")),
         )
         return [encode, *decoding_signatures(self, "decode_init", (TensorSpec("z", latent, "float32", "latent"),))]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                name: getattr(self, name)
-                for name in (
-                    "vocabulary_size",
-                    "hidden_dim",
-                    "intermediate_dim",
-                    "num_heads",
-                    "num_encoder_layers",
-                    "embedding_dim",
-                    "decoder_dim",
-                    "latent_dim",
-                    "dropout",
-                    "word_dropout",
-                    "max_length",
-                    "kl_schedule",
-                    "kl_anneal_steps",
-                    "kl_cycles",
-                    "free_bits",
-                )
-            }
-        )
-        return config

@@ -28,13 +28,18 @@ class SentenceVAEConfig:
         max_length: int. Longest sentence in tokens (+1 decoder position for
             `[START]`/`[END]`).
         kl_schedule: str. `constant`, `linear`, `sigmoid` or `cyclical`.
-        kl_anneal_steps: int. Warm-up steps (cycle length for cyclical).
+        kl_anneal_steps: int. Warm-up steps (cycle length for cyclical),
+            divided by the replicas of a distributed run.
         kl_cycles: int. Cycles of the cyclical schedule.
         free_bits: float. Free nats per latent dimension (0 = off).
-        batch_size: int. Sentences per batch.
-        learning_rate: float. Adam learning rate.
+        batch_size: int. Sentences per batch (per replica).
+        learning_rate: float. Adam learning rate (times `sqrt(replicas)`
+            in a distributed run).
         epochs: int. Default number of epochs.
-        patience: int. Early-stopping patience on validation -ELBO.
+        patience: int. Early-stopping patience on validation -ELBO
+            (0 trains every epoch).
+        keep_checkpoints: int. Keep the weights of this many last epochs in
+            `checkpoints/` (as the translators do); 0 keeps none.
     """
 
     vocabulary_size: int = 4000
@@ -56,6 +61,7 @@ class SentenceVAEConfig:
     learning_rate: float = 1e-3
     epochs: int = 20
     patience: int = 4
+    keep_checkpoints: int = 5
 
     def __post_init__(self):
         if self.kl_schedule not in KL_SCHEDULES:
@@ -65,7 +71,7 @@ class SentenceVAEConfig:
 
     def model_kwargs(self):
         """The arguments of `SentenceVAE.__init__`."""
-        skip = {"batch_size", "learning_rate", "epochs", "patience"}
+        skip = {"batch_size", "learning_rate", "epochs", "patience", "keep_checkpoints"}
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
 
 
