@@ -2,10 +2,10 @@
 
 import dataclasses
 
-import keras
 import numpy as np
 import pytest
 
+from tests.encoder_decoder_test_case import run_config_round_trip, run_saving_test, run_step_decoding_test
 from zoo.lstm import ATTENTION_TYPES, PRESETS, LSTMTranslator, build_model, config_from_dict, get_preset
 
 SOURCE = np.array([[5, 6, 7, 8, 0, 0], [9, 10, 11, 12, 13, 14], [15, 16, 0, 0, 0, 0]], np.int32)
@@ -37,12 +37,8 @@ def test_presets_and_config_round_trip():
 @pytest.mark.parametrize("shared_vocabulary", [False, True])
 def test_keras_save_load_round_trip(tmp_path, shared_vocabulary):
     model = small_model("bahdanau", shared_vocabulary=shared_vocabulary)
-    inputs = {"encoder_inputs": SOURCE, "decoder_inputs": TARGET}
-    expected = model(inputs).numpy()
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
-    np.testing.assert_allclose(loaded(inputs).numpy(), expected, atol=1e-6)
-    np.testing.assert_allclose(loaded.encode(SOURCE)["memory_values"], model.encode(SOURCE)["memory_values"], atol=1e-6)
+    run_config_round_trip(model)
+    run_saving_test(model, tmp_path, SOURCE, TARGET)
 
 
 @pytest.mark.parametrize(
@@ -58,20 +54,8 @@ def test_step_decoding_matches_teacher_forcing(attention, input_feeding, shared_
     rng = np.random.default_rng(0)
     for weight in model.weights:  # larger weights than the initializers: differences show
         weight.assign(rng.normal(0, 0.3, weight.shape).astype("float32"))
-    full = model({"encoder_inputs": SOURCE, "decoder_inputs": TARGET}).numpy()
-    state = model.encode(SOURCE)
-    specs = {t.name: t for t in model.decoder_tensor_specs()}
-    assert set(state) == set(specs)
-    assert ("attention_vector" in specs) == input_feeding
-    for name, value in state.items():
-        assert len(value.shape) == len(specs[name].shape)
-        assert all(d is None or d == v for d, v in zip(specs[name].shape, value.shape))
-    for step in range(TARGET.shape[1]):
-        out = model.decode_step(TARGET[:, step], step, **state)
-        logits = out.pop("logits").numpy()
-        assert set(out) == {n for n, t in specs.items() if t.role == "state"}
-        state.update(out)
-        np.testing.assert_allclose(logits, full[:, step], atol=1e-4)
+    assert ("attention_vector" in {t.name for t in model.decoder_tensor_specs()}) == input_feeding
+    run_step_decoding_test(model, SOURCE, TARGET, capacities=(None,))
 
 
 def test_unrolled_device_encoder_equals_keras_lstm_layers():

@@ -2,10 +2,10 @@
 
 import dataclasses
 
-import keras
 import numpy as np
 import pytest
 
+from tests.encoder_decoder_test_case import run_config_round_trip, run_saving_test, run_step_decoding_test
 from zoo.transformer import PRESETS, TransformerTranslator, build_model, config_from_dict, get_preset
 
 
@@ -62,12 +62,8 @@ def test_presets_and_config_round_trip():
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_keras_save_load_round_trip(tmp_path, variant):
     model = small_model(**VARIANTS[variant])
-    expected = model({"encoder_inputs": SOURCE, "decoder_inputs": TARGET}).numpy()
-    path = tmp_path / "m.keras"
-    model.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    got = loaded({"encoder_inputs": SOURCE, "decoder_inputs": TARGET}).numpy()
-    np.testing.assert_allclose(got, expected, atol=1e-6)
+    run_config_round_trip(model)
+    run_saving_test(model, tmp_path, SOURCE, TARGET)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -75,26 +71,9 @@ def test_step_decoding_with_kv_cache_matches_teacher_forcing(variant):
     """The device-shaped `decode_step` (new K/V rows only, appended by the
     caller) gives the teacher-forced logits at every position, whatever the
     cache length it attends over."""
-    from ondevice.decoder_state import ArrayDecoderState
-    from zoo.keras_step_model import KerasStepModel
-
     model = small_model(**VARIANTS[variant])
-    full = model({"encoder_inputs": SOURCE, "decoder_inputs": TARGET}).numpy()
-    specs = {t.name: t for t in model.decoder_tensor_specs()}
-    encoded = model.encode(SOURCE)
-    assert set(encoded) == {n for n, t in specs.items() if t.update == "replace"}
-    assert {t.update for t in specs.values() if t.role == "state"} == {"append"}
-    for name, value in encoded.items():
-        assert len(value.shape) == len(specs[name].shape)
-    for capacity in (TARGET.shape[1], 16):
-        state = ArrayDecoderState(KerasStepModel(model), SOURCE, capacity)
-        for step in range(TARGET.shape[1]):
-            logits = state.step(TARGET[:, step])
-            np.testing.assert_allclose(logits, full[:, step], atol=1e-4)
-    out = model.decode_step(TARGET[:, 0], 0, **state.tensors)
-    for name, spec in specs.items():
-        if spec.role == "state":
-            assert out[name].shape[spec.time_axis] == 1  # only the new row
+    assert {t.update for t in model.decoder_tensor_specs() if t.role == "state"} == {"append"}
+    run_step_decoding_test(model, SOURCE, TARGET)
 
 
 def test_tiny_fit_learns(tiny_run):

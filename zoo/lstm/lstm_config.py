@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from zoo.presets import select_preset
+from zoo.presets import model_arguments, select_preset
 from zoo.training_config import TrainingConfig
 
 ATTENTION_TYPES = ("luong_dot", "luong_general", "bahdanau")
@@ -52,23 +52,10 @@ class LSTMConfig(TrainingConfig):
     warmup_steps: int = 500
 
     def model_kwargs(self):
-        """The arguments of `LSTMTranslator.__init__`."""
-        names = (
-            "source_vocabulary_size",
-            "target_vocabulary_size",
-            "embedding_dim",
-            "encoder_units",
-            "decoder_units",
-            "num_encoder_layers",
-            "num_decoder_layers",
-            "attention",
-            "input_feeding",
-            "dropout",
-            "max_source_length",
-            "max_target_length",
-            "shared_vocabulary",
-        )
-        return {name: getattr(self, name) for name in names}
+        """The arguments of `LSTMTranslator.__init__` (the fields of the same names)."""
+        from zoo.lstm.lstm_translator import LSTMTranslator
+
+        return model_arguments(self, LSTMTranslator)
 
 
 PRESETS = {

@@ -35,11 +35,12 @@ from keras import ops
 
 from zoo.graph_ops import concatenate
 from zoo.lstm.lstm_config import ATTENTION_TYPES
+from zoo.encoder_decoder import EncoderDecoder
 from zoo.step_model import MEMORY, STATE, DecoderTensor
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class LSTMTranslator(keras.Model):
+class LSTMTranslator(EncoderDecoder):
     """Bidirectional-LSTM encoder, attentional LSTM decoder.
 
     `call()` is the teacher-forced pass used by `fit`; `encode()` runs the
@@ -416,24 +417,3 @@ class LSTMTranslator(keras.Model):
         state = {k: v for k, v in tensors.items() if names[k] == STATE}
         attentional, next_state = self._step(self.token_embedding("target")(token), memory, state)
         return {"logits": self._logits(attentional), **next_state}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "source_vocabulary_size": self.source_vocabulary_size,
-                "target_vocabulary_size": self.target_vocabulary_size,
-                "embedding_dim": self.embedding_dim,
-                "encoder_units": self.encoder_units,
-                "decoder_units": self.decoder_units,
-                "num_encoder_layers": self.num_encoder_layers,
-                "num_decoder_layers": self.num_decoder_layers,
-                "attention": self.attention,
-                "input_feeding": self.input_feeding,
-                "dropout": self.dropout,
-                "max_source_length": self.max_source_length,
-                "max_target_length": self.max_target_length,
-                "shared_vocabulary": self.shared_vocabulary,
-            }
-        )
-        return config

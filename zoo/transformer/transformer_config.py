@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from zoo.presets import select_preset
+from zoo.presets import model_arguments, select_preset
 from zoo.training_config import TrainingConfig
 
 POSITIONS = ("learned", "sinusoidal")
@@ -62,27 +62,10 @@ class TransformerConfig(TrainingConfig):
     logits_bias: bool = False
 
     def model_kwargs(self):
-        """The arguments of `TransformerTranslator.__init__`."""
-        names = (
-            "source_vocabulary_size",
-            "target_vocabulary_size",
-            "hidden_dim",
-            "intermediate_dim",
-            "num_heads",
-            "num_encoder_layers",
-            "num_decoder_layers",
-            "dropout",
-            "max_source_length",
-            "max_target_length",
-            "tie_embeddings",
-            "shared_vocabulary",
-            "normalize_first",
-            "positions",
-            "scale_embeddings",
-            "activation",
-            "logits_bias",
-        )
-        return {name: getattr(self, name) for name in names}
+        """The arguments of `TransformerTranslator.__init__` (the fields of the same names)."""
+        from zoo.transformer.transformer_translator import TransformerTranslator
+
+        return model_arguments(self, TransformerTranslator)
 
 
 PRESETS = {

@@ -6,11 +6,12 @@ import numpy as np
 from keras import ops
 
 from zoo.graph_ops import concatenate
+from zoo.encoder_decoder import EncoderDecoder
 from zoo.step_model import MEMORY, STATE, DecoderTensor
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class TransformerTranslator(keras.Model):
+class TransformerTranslator(EncoderDecoder):
     """A Transformer encoder-decoder (Vaswani et al., 2017), pre- or post-norm.
 
     `call()` is the teacher-forced forward pass used by `fit`. `encode()` and
@@ -442,31 +443,6 @@ class TransformerTranslator(keras.Model):
             x = self._residual(x, layer._cross_attention_layer_norm, cross_attention)
             x = self._residual(x, layer._feedforward_layer_norm, feedforward)  # (batch, hidden)
         return {"logits": self._logits(x), **outputs}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "source_vocabulary_size": self.source_vocabulary_size,
-                "target_vocabulary_size": self.target_vocabulary_size,
-                "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim,
-                "num_heads": self.num_heads,
-                "num_encoder_layers": self.num_encoder_layers,
-                "num_decoder_layers": self.num_decoder_layers,
-                "dropout": self.dropout,
-                "max_source_length": self.max_source_length,
-                "max_target_length": self.max_target_length,
-                "tie_embeddings": self.tie_embeddings,
-                "shared_vocabulary": self.shared_vocabulary,
-                "normalize_first": self.normalize_first,
-                "positions": self.positions,
-                "scale_embeddings": self.scale_embeddings,
-                "activation": self.activation,
-                "logits_bias": self.logits_bias,
-            }
-        )
-        return config
 
 
 def sinusoidal_positions(length, dim):
