@@ -24,6 +24,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from zoo.presets import constructor_arguments
 from zoo.vae_losses import free_bits_kl, gaussian_kl, kl_weight
 
 VAE_METRICS = ("loss", "reconstruction", "kl", "elbo", "beta")
@@ -32,9 +33,9 @@ VAE_METRICS = ("loss", "reconstruction", "kl", "elbo", "beta")
 class VAE(keras.Model):
     """Base class of the VAE families (see the module docstring).
 
-    Subclasses set `task` (the `run.json` / manifest task), list their
-    constructor arguments in `config_fields` (for `get_config`) and
-    implement `reconstruction_nll`. They set `kl_schedule` and
+    Subclasses set `task` (the `run.json` / manifest task), store each
+    constructor argument as an attribute of the same name (`get_config`
+    reads them) and implement `reconstruction_nll`. They set `kl_schedule` and
     `kl_anneal_steps`, and may set `kl_cycles` and `free_bits`.
 
     Args:
@@ -42,7 +43,6 @@ class VAE(keras.Model):
     """
 
     task = None
-    config_fields = ()
     kl_schedule = "constant"
     kl_anneal_steps = 1000
     kl_cycles = 4
@@ -105,5 +105,5 @@ class VAE(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update({name: getattr(self, name) for name in self.config_fields})
+        config.update({name: getattr(self, name) for name in constructor_arguments(type(self))})
         return config

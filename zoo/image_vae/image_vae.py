@@ -57,18 +57,6 @@ class ImageVAE(VAE):
     """
 
     task = "image_vae"
-    config_fields = (
-        "image_size",
-        "channels",
-        "filters",
-        "hidden_dim",
-        "latent_dim",
-        "likelihood",
-        "gaussian_sigma",
-        "kl_schedule",
-        "kl_anneal_steps",
-    )
-
     def __init__(
         self,
         image_size=8,

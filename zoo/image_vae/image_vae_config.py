@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from zoo.presets import select_preset
+from zoo.presets import model_arguments, select_preset
 
 from zoo.vae_losses import KL_SCHEDULES
 
@@ -61,9 +61,10 @@ class ImageVAEConfig:
             raise ValueError(f"unknown KL schedule {self.kl_schedule!r}; choose from {', '.join(KL_SCHEDULES)}")
 
     def model_kwargs(self):
-        """The arguments of `ImageVAE.__init__`."""
-        skip = {"batch_size", "learning_rate", "epochs", "patience", "keep_checkpoints"}
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
+        """The arguments of `ImageVAE.__init__` (the fields of the same names)."""
+        from zoo.image_vae.image_vae import ImageVAE
+
+        return model_arguments(self, ImageVAE)
 
 
 PRESETS = {

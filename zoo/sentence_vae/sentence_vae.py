@@ -64,24 +64,6 @@ class SentenceVAE(VAE):
     """
 
     task = "text_vae"
-    config_fields = (
-        "vocabulary_size",
-        "hidden_dim",
-        "intermediate_dim",
-        "num_heads",
-        "num_encoder_layers",
-        "embedding_dim",
-        "decoder_dim",
-        "latent_dim",
-        "dropout",
-        "word_dropout",
-        "max_length",
-        "kl_schedule",
-        "kl_anneal_steps",
-        "kl_cycles",
-        "free_bits",
-    )
-
     def __init__(
         self,
         vocabulary_size,

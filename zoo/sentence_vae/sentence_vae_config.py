@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from zoo.presets import select_preset
+from zoo.presets import model_arguments, select_preset
 
 from zoo.vae_losses import KL_SCHEDULES
 
@@ -70,9 +70,10 @@ class SentenceVAEConfig:
             raise ValueError(f"word_dropout must be in [0, 1), got {self.word_dropout}")
 
     def model_kwargs(self):
-        """The arguments of `SentenceVAE.__init__`."""
-        skip = {"batch_size", "learning_rate", "epochs", "patience", "keep_checkpoints"}
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
+        """The arguments of `SentenceVAE.__init__` (the fields of the same names)."""
+        from zoo.sentence_vae.sentence_vae import SentenceVAE
+
+        return model_arguments(self, SentenceVAE)
 
 
 PRESETS = {
