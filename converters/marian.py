@@ -34,7 +34,7 @@ import numpy as np
 from ondevice.errors import ZooError
 from zoo import atomic
 from zoo.training import MODEL_FILE, RUN_FILE, SHARED_VOCAB, TOKENIZER_FILE
-from zoo.transformer import TransformerConfig, TransformerTranslator
+from zoo.transformer import TransformerConfig, TransformerTranslator, build_model
 from zoo.transformer.transformer_translator import sinusoidal_positions
 
 HF_FILES = ("config.json", "source.spm", "target.spm", "vocab.json")
@@ -260,7 +260,7 @@ def import_marian(source, out_dir, max_length=None, cache_dir=None):
         pieces, marian_ids = zoo_vocabulary(vocab, config)
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise CheckpointError(f"{directory}: config.json or vocab.json is malformed ({type(e).__name__}: {e})") from None
-    model = TransformerTranslator(**model_config.model_kwargs())
+    model = build_model(model_config)
     model.build()
     load_weights(model, weights, marian_ids)
     tokenizer = {

@@ -8,7 +8,7 @@ decoding against the teacher-forced pass (the step contract).
 import keras
 import numpy as np
 
-from zoo.presets import constructor_arguments
+from zoo.config_tools import constructor_arguments
 
 
 def teacher_forced(model, source, target):

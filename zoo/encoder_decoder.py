@@ -9,7 +9,7 @@ and its config dataclass passes them with `model_arguments`.
 
 import keras
 
-from zoo.presets import constructor_arguments
+from zoo.config_tools import constructor_arguments
 from zoo.step_model import decoding_signatures
 
 

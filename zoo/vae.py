@@ -24,7 +24,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from zoo.presets import constructor_arguments
+from zoo.config_tools import constructor_arguments
 from zoo.vae_losses import free_bits_kl, gaussian_kl, kl_weight
 
 VAE_METRICS = ("loss", "reconstruction", "kl", "elbo", "beta")

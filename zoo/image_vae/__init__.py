@@ -1,17 +1,18 @@
 """Convolutional image VAE family (task `image_vae`)."""
 
-from zoo import presets
+from zoo import config_tools
 from zoo.image_vae.image_vae import ImageVAE
-from zoo.image_vae.image_vae_config import PRESETS, ImageVAEConfig, get_preset
+from zoo.image_vae.image_vae_config import ImageVAEConfig
+from zoo.image_vae.image_vae_presets import PRESETS, get_preset
 
 
 def config_from_dict(values):
-    return presets.config_from_dict(ImageVAEConfig, values)
+    return config_tools.config_from_dict(ImageVAEConfig, values)
 
 
 def build_model(config):
     """An `ImageVAE` for `config` (an `ImageVAEConfig`)."""
-    return ImageVAE(**config.model_kwargs())
+    return ImageVAE(**config_tools.model_arguments(config, ImageVAE))
 
 
 def training_task():

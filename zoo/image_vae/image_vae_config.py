@@ -2,7 +2,6 @@
 
 import dataclasses
 
-from zoo.presets import model_arguments, select_preset
 
 from zoo.vae_losses import KL_SCHEDULES
 
@@ -59,23 +58,3 @@ class ImageVAEConfig:
             raise ValueError(f"unknown likelihood {self.likelihood!r}; choose from {', '.join(LIKELIHOODS)}")
         if self.kl_schedule not in KL_SCHEDULES:
             raise ValueError(f"unknown KL schedule {self.kl_schedule!r}; choose from {', '.join(KL_SCHEDULES)}")
-
-    def model_kwargs(self):
-        """The arguments of `ImageVAE.__init__` (the fields of the same names)."""
-        from zoo.image_vae.image_vae import ImageVAE
-
-        return model_arguments(self, ImageVAE)
-
-
-PRESETS = {
-    # Unit tests: a few seconds on 2 CPU cores.
-    "tiny": ImageVAEConfig(filters=(8, 16), hidden_dim=32, latent_dim=4, batch_size=64, learning_rate=3e-3, epochs=2, patience=2),
-    # The Keras VAE example's sizes (32/64 filters), a latent of 8.
-    "small": ImageVAEConfig(),
-    "base": ImageVAEConfig(filters=(32, 64), hidden_dim=256, latent_dim=16, epochs=50, patience=8, learning_rate=1e-3),
-}
-
-
-def get_preset(name, **overrides):
-    """A copy of preset `name` with `overrides` applied."""
-    return select_preset(PRESETS, name, overrides)

@@ -1,17 +1,18 @@
 """Sentence VAE family (task `text_vae`): Transformer encoder, LSTM decoder."""
 
-from zoo import presets
+from zoo import config_tools
 from zoo.sentence_vae.sentence_vae import SentenceVAE
-from zoo.sentence_vae.sentence_vae_config import PRESETS, SentenceVAEConfig, get_preset
+from zoo.sentence_vae.sentence_vae_config import SentenceVAEConfig
+from zoo.sentence_vae.sentence_vae_presets import PRESETS, get_preset
 
 
 def config_from_dict(values):
-    return presets.config_from_dict(SentenceVAEConfig, values)
+    return config_tools.config_from_dict(SentenceVAEConfig, values)
 
 
 def build_model(config):
     """A `SentenceVAE` for `config` (a `SentenceVAEConfig`)."""
-    return SentenceVAE(**config.model_kwargs())
+    return SentenceVAE(**config_tools.model_arguments(config, SentenceVAE))
 
 
 def training_task():

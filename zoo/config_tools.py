@@ -1,5 +1,6 @@
-"""Helpers every family's config module shares: presets, run.json round trip, and the
-model's constructor arguments taken from a config (the fields of the same names)."""
+"""Helpers every family's config and presets share: picking a preset, the run.json round
+trip, and a model's constructor arguments taken from its config (the fields of the same
+names). The presets themselves are in each family's `*_presets.py`."""
 
 import dataclasses
 import inspect
