@@ -2,7 +2,8 @@
 
 - `LiteRTDecoder`: the split-signature artifact (numpy + LiteRT).
 - `KerasCachedDecoder`: the Keras model's `encode` / `decode_step` with the
-  K/V cache (`zoo.keras_step_model.KerasStepModel`), same search code.
+  K/V cache (`zoo.keras_step_model.KerasStepModel`), same search code
+  (`ondevice.search.decode`).
 - `KerasTutorialDecoder`: the Keras/TensorFlow tutorial approach: the whole
   teacher-forced model `model(...)` re-run on the growing prefix for every
   new token (greedy), the encoder included. Eager, as the tutorials run it
@@ -15,12 +16,18 @@ Only `LiteRTDecoder` is importable without TensorFlow.
 
 import numpy as np
 
-from ondevice.search import beam_search, greedy_search
+from ondevice.search import decode
 from ondevice.translator import pad_batch
 
 
 class _SearchDecoder:
-    """`translate_ids` over a step model with `ondevice.search`."""
+    """`translate_ids` over a step model with `ondevice.search`.
+
+    Args:
+        step_model: a step model (`LiteRTStepModel`, `KerasStepModel`).
+        special: dict with `pad`, `start`, `end` ids.
+        max_steps: int. Most decode steps.
+    """
 
     def __init__(self, step_model, special, max_steps):
         self.step_model = step_model
@@ -28,15 +35,16 @@ class _SearchDecoder:
         self.max_steps = max_steps
 
     def translate_ids(self, id_lists, beam_size=1, length_penalty=1.0):
-        source = pad_batch(id_lists, self.special["pad"])
-        if beam_size <= 1:
-            return greedy_search(self.step_model, source, self.special["start"], self.special["end"], self.max_steps)
-        return beam_search(
+        """Greedy (`beam_size` 1) or beam-search token ids of each source."""
+        special = self.special
+        source = pad_batch(id_lists, special["pad"])
+        return decode(
             self.step_model,
             source,
-            self.special["start"],
-            self.special["end"],
+            special["start"],
+            special["end"],
             self.max_steps,
+            pad_id=special["pad"],
             beam_size=beam_size,
             length_penalty=length_penalty,
         )
@@ -58,10 +66,9 @@ class KerasCachedDecoder(_SearchDecoder):
 
     def __init__(self, model):
         from zoo.keras_step_model import KerasStepModel
-        from zoo.text_tokenizer import END_ID, PAD_ID, START_ID
+        from zoo.text_tokenizer import SPECIAL_TOKENS
 
-        special = {"pad": PAD_ID, "start": START_ID, "end": END_ID}
-        super().__init__(KerasStepModel(model), special, model.max_target_length)
+        super().__init__(KerasStepModel(model), SPECIAL_TOKENS, model.max_target_length)
 
 
 class KerasTutorialDecoder:
@@ -76,9 +83,9 @@ class KerasTutorialDecoder:
     def __init__(self, model, compiled=True):
         import tensorflow as tf
 
-        from zoo.text_tokenizer import END_ID, PAD_ID, START_ID
+        from zoo.text_tokenizer import SPECIAL_TOKENS
 
-        self.special = {"pad": PAD_ID, "start": START_ID, "end": END_ID}
+        self.special = SPECIAL_TOKENS
         self.max_steps = model.max_target_length
 
         def last_logits(source_ids, decoder_ids):

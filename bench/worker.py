@@ -132,21 +132,20 @@ def invoke_overhead(step_model, source_ids, calls=100):
             state.length = 4
             state.step(token)
         call_ms = 1000 * (time.perf_counter() - start) / calls
-        subgraph = state._subgraph
         start = time.perf_counter()
         for _ in range(calls):
-            subgraph.invoke()
+            state.invoke()
         invoke_ms = 1000 * (time.perf_counter() - start) / calls
-        moved = token.nbytes + 4 + sum(subgraph.output(name).nbytes for name in subgraph.outputs)
+        moved, signature = state.step_bytes, state.signature
     finally:
         state.close()
-    ops = step_model.manifest.data.get("ops", {}).get(subgraph.name, {})
+    ops = step_model.manifest.data.get("ops", {}).get(signature, {})
     return {
         "call_ms": call_ms,
         "invoke_only_ms": invoke_ms,
         "bytes_copied_per_call": moved,
         "decode_step_ops": sum(ops.values()) if isinstance(ops, dict) else None,
-        "signature": subgraph.name,
+        "signature": signature,
     }
 
 
@@ -192,7 +191,7 @@ def measure_decode(spec):
             }
             try:
                 result["profile"]["single_call"] = invoke_overhead(timed.model, [sentences[len(sentences) // 2]])
-            except AttributeError as e:  # private runner API of another LiteRT version
+            except AttributeError as e:  # private interpreter API of another LiteRT version
                 result["profile"]["single_call"] = {"error": str(e)}
         steps = _steps(outputs, max_steps)
         entry = {

@@ -14,6 +14,7 @@ import numpy as np
 from ondevice.decoder_state import time_index
 from ondevice.errors import ArtifactError, ZooError
 from ondevice.native_logs import LITERT_INFO, filtered_stderr
+from ondevice.signature_step_model import SignatureStepModel
 from ondevice.tflite_check import check_model_values
 
 # What a corrupted model (or one that does not match its manifest) raises
@@ -161,6 +162,63 @@ def check_finite(where, signature, name, values):
         raise ArtifactError(f"{where}: signature {signature!r} produced non-finite values (NaN or inf) in {name!r}")
 
 
+class LiteRTSignatures:
+    """Every signature of a converted model, called by name with numpy arrays:
+    the one LiteRT adapter, behind every task's runtime.
+
+    Loads the model, checks its signatures against the manifest, and runs
+    them through LiteRT's signature runners: inputs are cast to the dtypes
+    the manifest gives, outputs come back as a dict of arrays, checked. The
+    same `run(name, **inputs)` / `tensors(name, side)` interface is offered
+    for a Keras model by `zoo.keras_step_model.KerasSignatures`, so on-device
+    code (`ondevice.vae`, the searches through `SignatureStepModel`) runs
+    unchanged on both. `LiteRTStepModel` decodes over one of these.
+
+    Args:
+        manifest: an `ondevice.manifest.Manifest`.
+        num_threads: int or None. CPU threads.
+        model_content: bytes or None. Use these bytes instead of the
+            manifest's `model_file` (conversion-time verification).
+    """
+
+    def __init__(self, manifest, num_threads=None, model_content=None):
+        self.manifest = manifest
+        path = None if model_content is not None else manifest.path("model_file")
+        self.where = path or "model bytes"
+        self.interpreter = load_interpreter(path, model_content, num_threads)
+        self.runners = check_model_signatures(self.interpreter, manifest, self.where)
+        # One interpreter runs one call at a time; a `LiteRTDecoderState`
+        # holds the lock from `start` to `close` (hence re-entrant).
+        self.lock = threading.RLock()
+        self._tensors = {(name, side): manifest.tensors(name, side) for name in self.runners for side in ("inputs", "outputs")}
+
+    def tensors(self, name, side):
+        """The manifest's `TensorInfo`s of signature `name` (`inputs`/`outputs`)."""
+        return list(self._tensors[name, side])
+
+    def run(self, name, **inputs):
+        """Run signature `name`; returns its outputs by name.
+
+        Args:
+            name: str. A signature of the manifest.
+            **inputs: array-likes by input name.
+
+        Raises:
+            ArtifactError: naming the model and the signature, if LiteRT
+                fails, or if the outputs are not what the manifest
+                describes (shape, rows, NaN or infinity in logits, latents
+                or images).
+        """
+        described = {t.name: t for t in self._tensors[name, "inputs"]}
+        with signature_errors(self.where, name):
+            feeds = {k: np.asarray(v, np.dtype(described[k].dtype)) for k, v in inputs.items()}
+            rows = [feeds[t.name].shape[t.batch_axis] for t in described.values() if t.batch_axis is not None and t.name in feeds]
+            with self.lock:
+                outputs = self.runners[name](**feeds)
+        check_outputs(self.where, name, self._tensors[name, "outputs"], outputs, rows[0] if rows else None)
+        return outputs
+
+
 class _Subgraph:
     """One signature's subgraph driven directly, with zero-copy numpy views of
     its input and output tensors.
@@ -230,10 +288,10 @@ def _rows(axis, rows, ndim):
     return tuple(index)
 
 
-class LiteRTStepModel:
+class LiteRTStepModel(SignatureStepModel):
     """A converted encoder-decoder, decoded with runtime-owned state.
 
-    `start(source_ids, max_steps)` runs `encode` and returns a
+    `start(source_ids, max_steps)` runs the init signature and returns a
     `LiteRTDecoderState` (the interface of `ondevice.decoder_state`) whose
     memory and state live in the interpreter's own input buffers: a step
     writes the token, invokes, copies out the logits and writes only the new
@@ -242,8 +300,9 @@ class LiteRTStepModel:
     holds `t + 1` positions (manifest `decode_signatures`).
 
     The step-model methods `encode` / `decode_step(token, step, tensors)`
-    are kept for reference decoding with numpy-held tensors (slow: every
-    call copies every tensor).
+    (`SignatureStepModel`, over `LiteRTSignatures.run`) are kept for
+    reference decoding with numpy-held tensors (slow: every call copies
+    every tensor).
 
     Safe to share between threads: a decoding state holds the lock from
     `start` until it is closed or garbage-collected, so one interpreter
@@ -256,36 +315,30 @@ class LiteRTStepModel:
             manifest's `model_file` (conversion-time verification).
         init_signature: str. The signature that makes the decoder's memory
             and state (`encode`; a text VAE's `decode_init`).
+        signatures: `LiteRTSignatures` or None. The loaded model to decode
+            with (shared with other signature calls, e.g. a VAE's
+            `encode`); default: load `manifest`'s.
     """
 
-    def __init__(self, manifest, num_threads=None, model_content=None, init_signature="encode"):
-        self.manifest = manifest
-        path = None if model_content is not None else manifest.path("model_file")
-        self.where = path or "model bytes"
-        self.interpreter = load_interpreter(path, model_content, num_threads)
+    def __init__(self, manifest, num_threads=None, model_content=None, init_signature="encode", signatures=None):
         for name in (init_signature, "decode_step", *manifest.decode_signatures):
             if name not in manifest.data["signatures"]:
                 raise ArtifactError(f"manifest.json describes no {name!r} signature")
-        runners = check_model_signatures(self.interpreter, manifest, self.where)
-        self._lock = threading.RLock()
+        if signatures is None:
+            signatures = LiteRTSignatures(manifest, num_threads, model_content)
+        super().__init__(signatures, init_signature)
+        self.manifest = manifest
+        self.where = signatures.where
+        self.interpreter = signatures.interpreter
+        self._lock = signatures.lock
         self._active = False  # a LiteRTDecoderState owns the decode inputs
-        self._encode = runners[init_signature]
-        self._decode = runners["decode_step"]
-        self.decoder_tensors = manifest.decoder_tensors()
-        self.init_signature = init_signature
         made = {t.name for t in manifest.tensors("decode_step", "outputs")}
         unfed = sorted(t.name for t in self.decoder_tensors if t.role == "state" and t.name not in made)
         if unfed:
             raise ArtifactError(f"{self.where}: decode_step states {unfed} are not among its outputs")
-        inputs = manifest.tensors("decode_step", "inputs")
-        self.token_name = next(t.name for t in inputs if t.role == "token")
         self.logits_name = next(t.name for t in manifest.tensors("decode_step", "outputs") if t.role == "logits")
-        self.step_name = next(t.name for t in inputs if t.role == "step")
         init_input = manifest.tensors(init_signature, "inputs")[0]
-        self._source_name = init_input.name
-        self._source_dtype = np.dtype(init_input.dtype)
         self._source_length = init_input.shape[1] if len(init_input.shape) > 1 and init_input.shape[1] > 0 else None
-        self._init_outputs = manifest.tensors(init_signature, "outputs")
         fixed = self._source_length
         if init_signature == "encode" and fixed is not None and manifest.max_source_length > fixed:
             raise ArtifactError(
@@ -294,8 +347,7 @@ class LiteRTStepModel:
             )
         logits = next(t for t in manifest.tensors("decode_step", "outputs") if t.name == self.logits_name)
         self.logits_width = logits.shape[-1]  # -1: dynamic
-        self._dtypes = {t.name: np.dtype(t.dtype) for t in inputs}
-        self.step_dtype = self._dtypes[self.step_name]
+        self.step_dtype = next(np.dtype(t.dtype) for t in manifest.tensors("decode_step", "inputs") if t.name == self.step_name)
         self.variants = []  # (cache length or None, _Subgraph), shortest first
         for name in manifest.decode_signatures:
             with signature_errors(self.where, name):
@@ -307,7 +359,7 @@ class LiteRTStepModel:
     def logits_size(self):
         """int or None. Last dimension of `decode_step`'s logits (the target vocabulary size)."""
         name = next((t.name for t in self.manifest.tensors("decode_step", "outputs") if t.role == "logits"), None)
-        details = self._decode.get_output_details().get(name)
+        details = self.signatures.runners["decode_step"].get_output_details().get(name)
         if details is None:
             raise ArtifactError(f"decode_step has no logits output {name!r} (manifest.json and model.tflite disagree)")
         size = int(details["shape_signature"][-1]) if len(details["shape_signature"]) else -1
@@ -323,24 +375,13 @@ class LiteRTStepModel:
         if self._source_length is not None and source.shape[1] < self._source_length:
             pad = np.zeros((source.shape[0], self._source_length - source.shape[1]), source.dtype)
             source = np.concatenate([source, pad], axis=1)
-        feeds = {self._source_name: source.astype(self._source_dtype)}
-        with self._lock, signature_errors(self.where, self.init_signature):
-            outputs = self._encode(**feeds)
-        check_outputs(self.where, self.init_signature, self._init_outputs, outputs, source.shape[0])
-        return outputs
+        return super().encode(source)
 
     def decode_step(self, token, step, tensors):
         """Reference step with numpy-held tensors (copies everything)."""
         if self._active:
             raise RuntimeError("a decoding state is open on this model; its buffers are the inputs this call would overwrite")
-        feeds = {t.name: tensors[t.name] for t in self.decoder_tensors}
-        feeds[self.token_name] = np.asarray(token, np.int32)
-        feeds[self.step_name] = np.asarray(step, self._dtypes[self.step_name])
-        with self._lock, signature_errors(self.where, "decode_step"):
-            outputs = self._decode(**feeds)
-        outputs_described = self.manifest.tensors("decode_step", "outputs")
-        check_outputs(self.where, "decode_step", outputs_described, outputs, len(feeds[self.token_name]))
-        return outputs
+        return super().decode_step(token, step, tensors)
 
     def start(self, source_ids, max_steps=None):
         """Encode `source_ids` and return a `LiteRTDecoderState` over them."""
@@ -392,6 +433,22 @@ class LiteRTDecoderState:
     def capacity(self):
         """int or None. Positions the current variant's cache holds."""
         return self.model.variants[self._variant][0]
+
+    @property
+    def signature(self):
+        """str. The `decode_step` variant the next step runs."""
+        return self._subgraph.name
+
+    @property
+    def step_bytes(self):
+        """int. Bytes a step copies: token, step, and every output of the last invoke."""
+        subgraph = self._subgraph
+        return self.batch_size * 4 + 4 + sum(subgraph.output(name).nbytes for name in subgraph.outputs)
+
+    def invoke(self):
+        """Run the current variant on its buffers as they stand, nothing
+        written or read (profiling: LiteRT's `Invoke` alone, vs `step`)."""
+        self._subgraph.invoke()
 
     def _bind(self, variant, batch, values):
         """Allocate `variant`'s buffers for `batch` rows and write `values`
@@ -509,44 +566,3 @@ class LiteRTDecoderState:
                     target[t.batch_axis], source[t.batch_axis] = moved, sources
                     view[tuple(target)] = view[tuple(source)]  # the right side is a copy: overlaps are safe
         self.batch_size = n
-
-
-class LiteRTSignatures:
-    """Every signature of a converted model, called by name with numpy arrays.
-
-    Inputs are cast to the dtypes the manifest gives; outputs come back as a
-    dict of arrays. The same `run(name, **inputs)` interface is offered for a
-    Keras model by `zoo.keras_signatures.KerasSignatures`, so on-device code
-    (`ondevice.vae`) runs unchanged on both.
-
-    Args:
-        manifest: an `ondevice.manifest.Manifest`.
-        num_threads: int or None. CPU threads.
-        model_content: bytes or None. Use these bytes instead of the
-            manifest's `model_file`.
-    """
-
-    def __init__(self, manifest, num_threads=None, model_content=None):
-        self.manifest = manifest
-        path = None if model_content is not None else manifest.path("model_file")
-        self.where = path or "model bytes"
-        self.interpreter = load_interpreter(path, model_content, num_threads)
-        self._runners = check_model_signatures(self.interpreter, manifest, self.where)
-        self._lock = threading.Lock()  # one interpreter's runners are not thread-safe
-        self._inputs = {name: manifest.tensors(name, "inputs") for name in self._runners}
-        self._outputs = {name: manifest.tensors(name, "outputs") for name in self._runners}
-
-    def run(self, name, **inputs):
-        """Run signature `name`; returns its outputs by name.
-
-        Raises `ArtifactError` naming the model and the signature if LiteRT
-        fails, or if the outputs are not what the manifest describes (shape,
-        rows, NaN or infinity in logits, latents or images)."""
-        described = {t.name: t for t in self._inputs[name]}
-        with signature_errors(self.where, name):
-            feeds = {k: np.asarray(v, np.dtype(described[k].dtype)) for k, v in inputs.items()}
-            rows = [feeds[t.name].shape[t.batch_axis] for t in described.values() if t.batch_axis is not None and t.name in feeds]
-            with self._lock:
-                outputs = self._runners[name](**feeds)
-        check_outputs(self.where, name, self._outputs[name], outputs, rows[0] if rows else None)
-        return outputs

@@ -1,5 +1,9 @@
 """Greedy, beam and sampling search over any encoder-decoder with explicit state.
 
+`decode(model, source_ids, start_id, end_id, max_steps, method, ...)` is
+the one entry point: it maps a method name and its options to the search
+(translator, VAE runtime and benchmarks all go through it).
+
 The searches drive a *decoding state* (`ondevice.decoder_state`):
 `state.step(token) -> logits` once per position, `state.select(rows)` to
 reorder beams and to drop sentences that are finished, so a finished
@@ -23,8 +27,60 @@ Everything here is numpy; no TensorFlow.
 import numpy as np
 
 from ondevice.decoder_state import start_decoding
+from ondevice.errors import InputError
 
 BEAM_STOP_RULES = ("early", "fairseq")
+SEARCH_METHODS = ("greedy", "beam", "sample")
+
+
+def decode(
+    model,
+    source_ids,
+    start_id,
+    end_id,
+    max_steps,
+    method=None,
+    pad_id=0,
+    beam_size=5,
+    length_penalty=1.0,
+    beam_stop="early",
+    temperature=1.0,
+    top_k=0,
+    seed=None,
+):
+    """Decode `source_ids` with the search `method` names.
+
+    Args:
+        model: a step model (see module docstring).
+        source_ids: array (batch, ...) given to the model's encoder.
+        start_id: int. First decoder token.
+        end_id: int or None. Sentences stop at this token (not returned).
+        max_steps: int. Most decode steps.
+        method: str or None. `greedy`, `beam` or `sample`; None: greedy for
+            `beam_size <= 1`, else beam (as CTranslate2 chooses).
+        pad_id: int. The padding token (never generated).
+        beam_size: int. Hypotheses per sentence (`beam`).
+        length_penalty: float. Length normalization exponent (`beam`).
+        beam_stop: str. `early` or `fairseq` (`beam`).
+        temperature: float > 0. Softmax temperature (`sample`).
+        top_k: int. Sample among the k best tokens, 0 = all (`sample`).
+        seed: int, None or a `numpy.random.Generator` (`sample`).
+
+    Returns:
+        A list (batch) of lists of generated token ids, without start/end.
+
+    Raises:
+        InputError: `method` is not one of `SEARCH_METHODS`.
+    """
+    if method is None:
+        method = "greedy" if beam_size <= 1 else "beam"
+    if method == "greedy":
+        return greedy_search(model, source_ids, start_id, end_id, max_steps, pad_id)
+    if method == "beam":
+        return beam_search(model, source_ids, start_id, end_id, max_steps, beam_size, length_penalty, beam_stop, pad_id)
+    if method == "sample":
+        return sample_search(model, source_ids, start_id, end_id, max_steps, temperature, top_k, seed, pad_id)
+    raise InputError(f"unknown decoding method {method!r}; use greedy, beam or sample")
 
 
 def log_softmax(logits):

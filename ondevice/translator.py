@@ -5,7 +5,7 @@ import numpy as np
 from ondevice.errors import ArtifactError, InputError
 from ondevice.litert_model import LiteRTStepModel
 from ondevice.manifest import load_manifest
-from ondevice.search import argmax_tokens, beam_search, generate_tokens, greedy_search
+from ondevice.search import argmax_tokens, decode, generate_tokens
 from ondevice.tokenizers import load_tokenizers
 
 
@@ -16,6 +16,37 @@ def pad_batch(sequences, pad_id=0):
     for i, s in enumerate(sequences):
         out[i, : len(s)] = s
     return out
+
+
+_INPUT_WORDS = {"translate": ("translatable", " (split it into sentences)"), "encode": ("known", "")}
+
+
+def tokenize_input(tokenizer, text, max_length, truncate=False, action="translate"):
+    """Token ids of one input sentence, checked (translator and text VAE).
+
+    Args:
+        tokenizer: has `tokenize(text) -> list of int`.
+        text: str. The sentence.
+        max_length: int. Most tokens the model accepts.
+        truncate: bool. Cut a longer input to `max_length` instead of refusing it.
+        action: str. What the model does with it, `translate` or `encode`
+            (worded into the messages).
+
+    Raises:
+        InputError: the text is empty, has no characters the tokenizer
+            knows or, unless `truncate`, more than `max_length` tokens.
+    """
+    characters, hint = _INPUT_WORDS[action]
+    if not text.strip():
+        raise InputError(f"empty input: nothing to {action}")
+    ids = tokenizer.tokenize(text)
+    if not ids:
+        raise InputError(f"input has no {characters} characters: {text[:40]!r}")
+    if len(ids) > max_length:
+        if truncate:
+            return ids[:max_length]
+        raise InputError(f"input is {len(ids)} tokens long; this model accepts at most {max_length}{hint}")
+    return ids
 
 
 class Translator:
@@ -86,19 +117,7 @@ class Translator:
         Raises `InputError` if the text is empty or, unless `truncate`, has
         more tokens than the model accepts.
         """
-        if not text.strip():
-            raise InputError("empty input: nothing to translate")
-        ids = self.source_tokenizer.tokenize(text)
-        if not ids:
-            raise InputError(f"input has no translatable characters: {text[:40]!r}")
-        if len(ids) > self.max_source_length:
-            if truncate:
-                return ids[: self.max_source_length]
-            raise InputError(
-                f"input is {len(ids)} tokens long; this model accepts at most {self.max_source_length} "
-                "(split it into sentences)"
-            )
-        return ids
+        return tokenize_input(self.source_tokenizer, text, self.max_source_length, truncate)
 
     def translate_ids(self, id_lists, beam_size=1, max_steps=None, length_penalty=1.0, beam_stop="early"):
         """Target token ids for already-tokenized sources (batched, order kept)."""
@@ -108,22 +127,17 @@ class Translator:
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
             source = pad_batch([id_lists[i] for i in chunk], self.special["pad"])
-            if beam_size <= 1:
-                outputs = greedy_search(
-                    self.model, source, self.special["start"], self.special["end"], max_steps, self.special["pad"]
-                )
-            else:
-                outputs = beam_search(
-                    self.model,
-                    source,
-                    self.special["start"],
-                    self.special["end"],
-                    max_steps,
-                    beam_size=beam_size,
-                    length_penalty=length_penalty,
-                    stop=beam_stop,
-                    pad_id=self.special["pad"],
-                )
+            outputs = decode(
+                self.model,
+                source,
+                self.special["start"],
+                self.special["end"],
+                max_steps,
+                pad_id=self.special["pad"],
+                beam_size=beam_size,
+                length_penalty=length_penalty,
+                beam_stop=beam_stop,
+            )
             for i, ids in zip(chunk, outputs):
                 results[i] = ids
         return results

@@ -5,9 +5,13 @@ z_log_var`, then `decode_init(z)` + `decode_step` decoded by the searches
 of `ondevice.search` (greedy, beam, or temperature / top-k sampling).
 `ImageVAE` (task `image_vae`): `encode(image)` and `decode(z) -> image`.
 
-Both take a *runner* (`run(signature, **inputs) -> dict`): LiteRT for a
-converted artifact, or the Keras model of a run (`zoo.keras_signatures`), so
-the figures of a run and of its artifacts come from the same code.
+`TextVAE` takes a step model whose init signature is `decode_init`
+(`LiteRTStepModel` for a converted artifact, with runtime-owned decoding
+state as for translation; `zoo.keras_step_model.KerasStepModel` for the
+Keras model of a run) and runs `encode` through its `signatures`;
+`ImageVAE` takes a signatures object (`LiteRTSignatures` or
+`KerasSignatures`). So the figures of a run and of its artifacts come from
+the same code.
 """
 
 import os
@@ -15,13 +19,12 @@ import os
 import numpy as np
 
 from ondevice.errors import ArtifactError, InputError
-from ondevice.litert_model import LiteRTSignatures
+from ondevice.litert_model import LiteRTSignatures, LiteRTStepModel
 from ondevice.manifest import load_manifest
 from ondevice.png import read_png
-from ondevice.search import beam_search, greedy_search, log_softmax, sample_search
-from ondevice.signature_step_model import SignatureStepModel
+from ondevice.search import decode, log_softmax
 from ondevice.tokenizers import load_wordpiece
-from ondevice.translator import pad_batch
+from ondevice.translator import pad_batch, tokenize_input
 
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. (2016): Cov_x(E_q[z_u]) > 0.01
 
@@ -63,32 +66,29 @@ class TextVAE:
     """Sentences <-> latent points with a converted (or Keras) text VAE.
 
     Args:
-        runner: `run(signature, **inputs)` over `encode`, `decode_init`,
-            `decode_step`.
-        step_inputs: `decode_step` input descriptions (name, role, batch_axis).
+        step_model: a step model whose init signature is `decode_init`
+            (`LiteRTStepModel`, `KerasStepModel`); its `signatures` run
+            `encode`.
         tokenizer: `WordPieceTokenizer`.
         special_tokens: dict with `pad`, `start`, `end` ids.
         max_source_length: int. Longest sentence accepted (tokens).
         max_target_length: int. Most decode steps.
         latent_dim: int. Size of z.
         batch_size: int. Sentences per batch.
-        latent_input: str. Name of `decode_init`'s input.
     """
 
     def __init__(
         self,
-        runner,
-        step_inputs,
+        step_model,
         tokenizer,
         special_tokens,
         max_source_length,
         max_target_length,
         latent_dim,
         batch_size=64,
-        latent_input="z",
     ):
-        self.runner = runner
-        self.step_model = SignatureStepModel(runner, "decode_init", latent_input, step_inputs)
+        self.step_model = step_model
+        self.signatures = step_model.signatures
         self.tokenizer = tokenizer
         self.special = special_tokens
         self.max_source_length = max_source_length
@@ -98,10 +98,11 @@ class TextVAE:
 
     @classmethod
     def from_artifact(cls, artifact_dir, num_threads=None, batch_size=64):
+        """A `TextVAE` over a directory written by `zoo convert` (decoded by `LiteRTStepModel`)."""
         manifest = load_manifest(artifact_dir)
         _require_task(manifest, "text_vae")
         _require_names(manifest, {"encode": (["source_ids"], ["z_mean", "z_log_var"])})
-        runner = LiteRTSignatures(manifest, num_threads=num_threads)
+        step_model = LiteRTStepModel(manifest, num_threads=num_threads, init_signature="decode_init")
         tokenizer = load_wordpiece(manifest.path("vocabulary"))
         logits = next(t for t in manifest.tensors("decode_step", "outputs") if t.role == "logits")
         if logits.shape[-1] > 0 and logits.shape[-1] != tokenizer.vocabulary_size:
@@ -110,34 +111,24 @@ class TextVAE:
                 f"have {logits.shape[-1]}; the vocabulary does not belong to this model"
             )
         return cls(
-            runner,
-            manifest.tensors("decode_step", "inputs"),
+            step_model,
             tokenizer,
             manifest.special_tokens,
             manifest.max_source_length,
             manifest.max_target_length,
             int(manifest.data["latent_dim"]),
             batch_size,
-            manifest.tensors("decode_init", "inputs")[0].name,
         )
 
     def tokenize(self, text, truncate=False):
-        if not text.strip():
-            raise InputError("empty input: nothing to encode")
-        ids = self.tokenizer.tokenize(text)
-        if not ids:
-            raise InputError(f"input has no known characters: {text[:40]!r}")
-        if len(ids) > self.max_source_length:
-            if truncate:
-                return ids[: self.max_source_length]
-            raise InputError(f"input is {len(ids)} tokens long; this model accepts at most {self.max_source_length}")
-        return ids
+        """Token ids of one sentence; `InputError` if empty or too long (unless `truncate`)."""
+        return tokenize_input(self.tokenizer, text, self.max_source_length, truncate, action="encode")
 
     def encode_ids(self, id_lists):
         """`(z_mean, z_log_var)`, float32 (n, latent), of tokenized sentences."""
         means, log_vars = [], []
         for start in range(0, len(id_lists), self.batch_size):
-            out = self.runner.run("encode", source_ids=pad_batch(id_lists[start : start + self.batch_size], self.special["pad"]))
+            out = self.signatures.run("encode", source_ids=pad_batch(id_lists[start : start + self.batch_size], self.special["pad"]))
             means.append(out["z_mean"])
             log_vars.append(out["z_log_var"])
         return np.concatenate(means), np.concatenate(log_vars)
@@ -165,14 +156,20 @@ class TextVAE:
         outputs = []
         for i in range(0, len(z), self.batch_size):
             chunk = z[i : i + self.batch_size]
-            if method == "greedy":
-                ids = greedy_search(self.step_model, chunk, start, end, steps)
-            elif method == "beam":
-                ids = beam_search(self.step_model, chunk, start, end, steps, beam_size, length_penalty)
-            elif method == "sample":
-                ids = sample_search(self.step_model, chunk, start, end, steps, temperature, top_k, rng)
-            else:
-                raise InputError(f"unknown decoding method {method!r}; use greedy, beam or sample")
+            ids = decode(
+                self.step_model,
+                chunk,
+                start,
+                end,
+                steps,
+                method,
+                pad_id=self.special["pad"],
+                beam_size=beam_size,
+                length_penalty=length_penalty,
+                temperature=temperature,
+                top_k=top_k,
+                seed=rng,
+            )
             outputs += [self.tokenizer.detokenize(o) for o in ids]
         return outputs
 
@@ -292,7 +289,8 @@ class ImageVAE:
     """Images <-> latent points with a converted (or Keras) image VAE.
 
     Args:
-        runner: `run(signature, **inputs)` over `encode` and `decode`.
+        signatures: `run(signature, **inputs)` over `encode` and `decode`
+            (`LiteRTSignatures`, `KerasSignatures`).
         image_shape: tuple (H, W, C).
         latent_dim: int. Size of z.
         likelihood: str. `bernoulli` or `gaussian` (for the losses).
@@ -300,8 +298,8 @@ class ImageVAE:
         batch_size: int. Images per batch.
     """
 
-    def __init__(self, runner, image_shape, latent_dim, likelihood="bernoulli", gaussian_sigma=0.1, batch_size=256):
-        self.runner = runner
+    def __init__(self, signatures, image_shape, latent_dim, likelihood="bernoulli", gaussian_sigma=0.1, batch_size=256):
+        self.signatures = signatures
         self.image_shape = tuple(int(d) for d in image_shape)
         self.latent_dim = latent_dim
         self.likelihood = likelihood
@@ -324,7 +322,7 @@ class ImageVAE:
         )
 
     def _batches(self, signature, name, array):
-        outputs = [self.runner.run(signature, **{name: array[i : i + self.batch_size]}) for i in range(0, len(array), self.batch_size)]
+        outputs = [self.signatures.run(signature, **{name: array[i : i + self.batch_size]}) for i in range(0, len(array), self.batch_size)]
         return {k: np.concatenate([o[k] for o in outputs]) for k in outputs[0]}
 
     def encode(self, images):

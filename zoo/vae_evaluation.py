@@ -41,18 +41,16 @@ def keras_vae(model, vocabulary=None, batch_size=64):
     """
     from ondevice.tokenizer import WordPieceTokenizer
     from ondevice.vae import ImageVAE, TextVAE
-    from zoo.keras_signatures import KerasSignatures
-    from zoo.text_tokenizer import END_ID, PAD_ID, START_ID, UNK_ID
+    from zoo.keras_step_model import KerasSignatures, KerasStepModel
+    from zoo.text_tokenizer import SPECIAL_TOKENS
 
-    runner = KerasSignatures(model)
     if model.task == "image_vae":
         shape = (model.image_size, model.image_size, model.channels)
-        return ImageVAE(runner, shape, model.latent_dim, model.likelihood, model.gaussian_sigma, batch_size)
+        return ImageVAE(KerasSignatures(model), shape, model.latent_dim, model.likelihood, model.gaussian_sigma, batch_size)
     return TextVAE(
-        runner,
-        runner.tensors("decode_step", "inputs"),
+        KerasStepModel(model, init_signature="decode_init"),
         WordPieceTokenizer(vocabulary),
-        {"pad": PAD_ID, "unk": UNK_ID, "start": START_ID, "end": END_ID},
+        dict(SPECIAL_TOKENS),
         int(model.max_source_length),
         int(model.max_target_length),
         int(model.latent_dim),

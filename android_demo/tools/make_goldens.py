@@ -464,15 +464,15 @@ def record_decode(manifest, name, sentences, beam_size, length_penalty, batch_si
 
 
 def _translate_with(search, run):
-    """`run()` with `ondevice.translator` calling the searches of the namespace `search`."""
-    import ondevice.translator
+    """`run()` with `ondevice.search.decode` (the translator's entry point) calling the searches of the namespace `search`."""
+    import ondevice.search
 
-    saved = ondevice.translator.greedy_search, ondevice.translator.beam_search
-    ondevice.translator.greedy_search, ondevice.translator.beam_search = search["greedy_search"], search["beam_search"]
+    saved = ondevice.search.greedy_search, ondevice.search.beam_search
+    ondevice.search.greedy_search, ondevice.search.beam_search = search["greedy_search"], search["beam_search"]
     try:
         return run()
     finally:
-        ondevice.translator.greedy_search, ondevice.translator.beam_search = saved
+        ondevice.search.greedy_search, ondevice.search.beam_search = saved
 
 
 def mutated_search(rule):

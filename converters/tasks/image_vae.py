@@ -86,8 +86,8 @@ class ImageVAETask:
 
     def parity(self, manifest, model_bytes):
         k = self.keras_vae
-        runner = LiteRTSignatures(manifest, model_content=model_bytes)
-        litert_vae = ImageVAE(runner, k.image_shape, k.latent_dim, k.likelihood, k.gaussian_sigma, k.batch_size)
+        signatures = LiteRTSignatures(manifest, model_content=model_bytes)
+        litert_vae = ImageVAE(signatures, k.image_shape, k.latent_dim, k.likelihood, k.gaussian_sigma, k.batch_size)
         images = self.verify_images
         k_mean, _ = self.keras_vae.encode(images)
         l_mean, _ = litert_vae.encode(images)

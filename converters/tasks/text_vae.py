@@ -27,13 +27,13 @@ fraction of a nat per sentence of a typical 40-60 nats.
 import numpy as np
 
 from converters.tasks.translation import greedy_calibration, tokenizer_fields
-from zoo.step_model import decode_variants
 from converters.verify import check as token_check
 from converters.verify import measure_parity
-from ondevice.litert_model import LiteRTSignatures
+from ondevice.litert_model import LiteRTStepModel
 from ondevice.vae import TextVAE
 from zoo.datasets.sentences import load_sentences
-from zoo.text_tokenizer import END_ID, PAD_ID, START_ID, UNK_ID, read_vocabulary
+from zoo.step_model import decode_variants
+from zoo.text_tokenizer import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID, read_vocabulary
 from zoo.vae_evaluation import keras_vae
 from zoo.vae_training import VOCAB_FILE
 
@@ -62,7 +62,6 @@ class TextVAETask:
         self.vocabulary = read_vocabulary(f"{run_dir}/{VOCAB_FILE}")
         corpus = load_sentences(data or run_info.get("data"))
         self.keras_vae = keras_vae(model, self.vocabulary, batch_size)
-        self.keras_runner = self.keras_vae.runner
         fits = [s for s in corpus.train if 0 < len(self.keras_vae.tokenizer.tokenize(s)) <= model.max_length]
         rng = np.random.default_rng(0)
         self.calibration_sentences = [fits[i] for i in rng.permutation(len(fits))[:num_calibration]]
@@ -77,13 +76,11 @@ class TextVAETask:
         sources = [np.array([i + [PAD_ID] * (length - len(i))], np.int32) for i in ids]
         latents = []
         for n, source in enumerate(sources):
-            out = self.keras_runner.run("encode", source_ids=source)
+            out = vae.signatures.run("encode", source_ids=source)
             noise = rng.standard_normal(out["z_mean"].shape)
             z = out["z_mean"] + np.exp(0.5 * out["z_log_var"]) * noise if n % 2 == 0 else noise
             latents.append(z.astype(np.float32))
-        decode = greedy_calibration(
-            vae.step_model, "decode_init", "z", latents, self.model.max_target_length, decode_variants(self.model)
-        )
+        decode = greedy_calibration(vae.step_model, latents, self.model.max_target_length, decode_variants(self.model))
 
         def generator():
             for source in sources:
@@ -94,7 +91,7 @@ class TextVAETask:
 
     def manifest_fields(self):
         return {
-            "special_tokens": {"pad": PAD_ID, "unk": UNK_ID, "start": START_ID, "end": END_ID},
+            "special_tokens": dict(SPECIAL_TOKENS),
             "max_source_length": int(self.model.max_source_length),
             "max_target_length": int(self.model.max_target_length),
             "latent_dim": int(self.model.latent_dim),
@@ -106,11 +103,9 @@ class TextVAETask:
         return {VOCAB_FILE: self.vocabulary}
 
     def parity(self, manifest, model_bytes):
-        runner = LiteRTSignatures(manifest, model_content=model_bytes)
         keras_side = self.keras_vae
         litert_vae = TextVAE(
-            runner,
-            manifest.tensors("decode_step", "inputs"),
+            LiteRTStepModel(manifest, model_content=model_bytes, init_signature="decode_init"),
             keras_side.tokenizer,
             keras_side.special,
             keras_side.max_source_length,

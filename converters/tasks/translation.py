@@ -5,9 +5,8 @@ import random
 
 import numpy as np
 
-from ondevice.decoder_state import ArrayDecoderState, time_index
-
 from converters.verify import check, measure_parity
+from ondevice.decoder_state import ArrayDecoderState, time_index
 from ondevice.litert_model import LiteRTStepModel
 from ondevice.tokenizers import tokenizer_files
 from ondevice.translator import pad_batch
@@ -42,32 +41,31 @@ def source_batches(sentences, tokenizer, max_length, batch_size, fixed_length=Fa
     return [pad_batch(ids[i : i + batch_size]) for i in range(0, len(ids), batch_size)]
 
 
-def greedy_calibration(step_model, init_signature, init_name, inputs_list, max_steps, decode_signatures):
+def greedy_calibration(step_model, inputs_list, max_steps, decode_signatures):
     """Real `(signature_key, inputs)` samples for full-integer calibration.
 
-    The init signature sees `inputs_list`; every `decode_step` variant sees
-    the states met on the Keras greedy path from each of them, with its
-    append states (K/V caches) cut to its own cache length.
+    The init signature (`encode`, a text VAE's `decode_init`) sees
+    `inputs_list`; every `decode_step` variant sees the states met on the
+    Keras greedy path from each of them, with its append states (K/V caches)
+    cut to its own cache length.
 
     Args:
-        step_model: the Keras step model.
-        init_signature: str. `encode` (or a text VAE's `decode_init`).
-        init_name: str. Its input's name.
-        inputs_list: list of input arrays.
+        step_model: the Keras step model (`zoo.keras_step_model.KerasStepModel`).
+        inputs_list: list of input arrays of the init signature.
         max_steps: int. Most decode steps.
         decode_signatures: list of `(name, cache length or None)`.
     """
 
     def generator():
         for inputs in inputs_list:
-            yield init_signature, {init_name: inputs}
+            yield step_model.init_signature, {step_model.init_input: inputs}
             state = ArrayDecoderState(step_model, inputs, max_steps)
             token = np.full((inputs.shape[0],), START_ID, np.int32)
             for step in range(max_steps):
                 for name, length in decode_signatures:
                     if length is not None and step >= length:
                         continue
-                    feeds = {"token": token, "step": np.array(step, np.int32)}
+                    feeds = {step_model.token_name: token, step_model.step_name: np.array(step, np.int32)}
                     for t in step_model.decoder_tensors:
                         value = state.tensors[t.name]
                         if t.time_axis is not None:
@@ -101,9 +99,7 @@ class TranslationTask:
         batches = source_batches(
             [s for s, _ in self.calibration_pairs], self.tokenizer, self.model.max_source_length, 1, fixed_length=True
         )
-        return greedy_calibration(
-            self.keras_model, "encode", "source_ids", batches, self.max_steps, decode_variants(self.model)
-        )
+        return greedy_calibration(self.keras_model, batches, self.max_steps, decode_variants(self.model))
 
     def manifest_fields(self):
         return {
@@ -137,8 +133,7 @@ class TranslationTask:
         batches = source_batches(
             [s for s, _ in self.verify_pairs], self.tokenizer, self.model.max_source_length, self.batch_size
         )
-        parity = measure_parity(self.keras_model, litert_model, batches, START_ID, END_ID, self.max_steps)
-        return parity
+        return measure_parity(self.keras_model, litert_model, batches, START_ID, END_ID, self.max_steps)
 
     def check(self, recipe, parity):
         parity["min_token_agreement"] = recipe.min_token_agreement
