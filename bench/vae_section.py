@@ -55,11 +55,11 @@ def vae_section(bench, family, run_info):
 
     def recipe_quality(recipe):
         from ondevice.manifest import load_manifest
-        from ondevice.vae import ImageVAE, TextVAE
+        from ondevice.vae import ImageVAERunner, SentenceVAERunner
 
         artifact = bench.artifact(family, recipe)
         manifest = load_manifest(artifact)
-        vae = (TextVAE if task == "text_vae" else ImageVAE).from_artifact(artifact, num_threads=2)
+        vae = (SentenceVAERunner if task == "text_vae" else ImageVAERunner).from_artifact(artifact, num_threads=2)
         res.setdefault("recipes", {})[recipe] = {
             "artifact": os.path.abspath(artifact),
             "model_bytes": os.path.getsize(manifest.path("model_file")),

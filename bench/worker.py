@@ -226,9 +226,9 @@ def measure_decode(spec):
 
 def _load_vae(spec):
     if spec["decoder"] == "litert":
-        from ondevice.vae import ImageVAE, TextVAE
+        from ondevice.vae import ImageVAERunner, SentenceVAERunner
 
-        cls = TextVAE if spec["task"] == "text_vae" else ImageVAE
+        cls = SentenceVAERunner if spec["task"] == "text_vae" else ImageVAERunner
         return cls.from_artifact(spec["path"], num_threads=spec["threads"], batch_size=spec["batch_size"])
     from zoo.vae_evaluation import load_vae
 

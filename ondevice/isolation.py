@@ -44,16 +44,16 @@ def exercise(artifact_dir, num_threads=None):
 
     manifest = load_manifest(artifact_dir)
     if manifest.task == "image_vae":
-        from ondevice.vae import ImageVAE
+        from ondevice.vae import ImageVAERunner
 
-        vae = ImageVAE.from_artifact(artifact_dir, num_threads=num_threads)
+        vae = ImageVAERunner.from_artifact(artifact_dir, num_threads=num_threads)
         vae.decode(vae.encode(np.full((2, *vae.image_shape), 0.5, np.float32))[0])
         return
     special = manifest.special_tokens
     if manifest.task == "text_vae":
-        from ondevice.vae import TextVAE
+        from ondevice.vae import SentenceVAERunner
 
-        vae = TextVAE.from_artifact(artifact_dir, num_threads=num_threads)
+        vae = SentenceVAERunner.from_artifact(artifact_dir, num_threads=num_threads)
         z_mean, _ = vae.encode_ids([[special["unk"]] * 3, [special["unk"]]])
         model, source = vae.step_model, z_mean
     else:

@@ -1,15 +1,16 @@
-"""TensorFlow-free VAE runtimes: sample, reconstruct, interpolate, evaluate.
+"""TensorFlow-free VAE runners (named after the Keras models they run): sample, reconstruct,
+interpolate, evaluate.
 
-`TextVAE` (manifest task `text_vae`): `encode(source_ids) -> z_mean,
+`SentenceVAERunner` (manifest task `text_vae`): `encode(source_ids) -> z_mean,
 z_log_var`, then `decode_init(z)` + `decode_step` decoded by the searches
 of `ondevice.search` (greedy, beam, or temperature / top-k sampling).
-`ImageVAE` (task `image_vae`): `encode(image)` and `decode(z) -> image`.
+`ImageVAERunner` (task `image_vae`): `encode(image)` and `decode(z) -> image`.
 
-`TextVAE` takes a step model whose init signature is `decode_init`
+`SentenceVAERunner` takes a step model whose init signature is `decode_init`
 (`LiteRTStepModel` for a converted artifact, with runtime-owned decoding
 state as for translation; `zoo.keras_step_model.KerasStepModel` for the
 Keras model of a run) and runs `encode` through its `signatures`;
-`ImageVAE` takes a signatures object (`LiteRTSignatures` or
+`ImageVAERunner` takes a signatures object (`LiteRTSignatures` or
 `KerasSignatures`). So the figures of a run and of its artifacts come from
 the same code.
 """
@@ -62,7 +63,7 @@ def _require_names(manifest, names):
                 )
 
 
-class TextVAE:
+class SentenceVAERunner:
     """Sentences <-> latent points with a converted (or Keras) text VAE.
 
     Args:
@@ -98,7 +99,7 @@ class TextVAE:
 
     @classmethod
     def from_artifact(cls, artifact_dir, num_threads=None, batch_size=64):
-        """A `TextVAE` over a directory written by `zoo convert` (decoded by `LiteRTStepModel`)."""
+        """A `SentenceVAERunner` over a directory written by `zoo convert` (decoded by `LiteRTStepModel`)."""
         manifest = load_manifest(artifact_dir)
         _require_task(manifest, "text_vae")
         _require_names(manifest, {"encode": (["source_ids"], ["z_mean", "z_log_var"])})
@@ -285,7 +286,7 @@ def load_image_file(path, image_shape):
     return images.clip(0.0, 1.0).astype(np.float32)
 
 
-class ImageVAE:
+class ImageVAERunner:
     """Images <-> latent points with a converted (or Keras) image VAE.
 
     Args:

@@ -10,15 +10,15 @@ import numpy as np
 from ondevice.errors import ArtifactError, InputError
 from ondevice.manifest import load_manifest
 from ondevice.png import image_grid, write_png
-from ondevice.vae import ImageVAE, TextVAE, load_image_file
+from ondevice.vae import ImageVAERunner, SentenceVAERunner, load_image_file
 
 
 def _load(artifact, threads):
     task = load_manifest(artifact).task
     if task == "text_vae":
-        return TextVAE.from_artifact(artifact, num_threads=threads)
+        return SentenceVAERunner.from_artifact(artifact, num_threads=threads)
     if task == "image_vae":
-        return ImageVAE.from_artifact(artifact, num_threads=threads)
+        return ImageVAERunner.from_artifact(artifact, num_threads=threads)
     raise ArtifactError(f"{artifact}: a {task} model; sample/reconstruct/interpolate need a VAE (text_vae or image_vae)")
 
 
@@ -38,7 +38,7 @@ def sample_main(args):
     if args.n < 1:
         raise InputError(f"--n must be at least 1, got {args.n}")
     model = _load(args.artifact, args.threads)
-    if isinstance(model, TextVAE):
+    if isinstance(model, SentenceVAERunner):
         for sentence in model.sample(args.n, seed=args.seed, **_decode_options(args)):
             print(sentence)
         return 0
@@ -50,7 +50,7 @@ def sample_main(args):
 def reconstruct_main(args):
     """`zoo reconstruct ARTIFACT INPUT...`: sentences, or .png/.npy image files."""
     model = _load(args.artifact, args.threads)
-    if isinstance(model, TextVAE):
+    if isinstance(model, SentenceVAERunner):
         for sentence in model.reconstruct(args.inputs, **_decode_options(args)):
             print(sentence)
         return 0
@@ -67,7 +67,7 @@ def reconstruct_main(args):
 def interpolate_main(args):
     """`zoo interpolate ARTIFACT A B --steps K`: a sentence homotopy or a PNG strip."""
     model = _load(args.artifact, args.threads)
-    if isinstance(model, TextVAE):
+    if isinstance(model, SentenceVAERunner):
         for t, sentence in model.interpolate(args.a, args.b, steps=args.steps, **_decode_options(args)):
             print(f"{t:.2f}  {sentence}")
         return 0

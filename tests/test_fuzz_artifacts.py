@@ -467,13 +467,13 @@ def test_a_signature_failing_on_first_run_is_a_one_line_error(name, signature, a
     from ondevice.isolation import check_artifact_in_subprocess, exercise
     from ondevice.manifest import load_manifest
     from ondevice.translator import Translator
-    from ondevice.vae import ImageVAE, TextVAE
+    from ondevice.vae import ImageVAERunner, SentenceVAERunner
 
     artifact = ARTIFACTS[name](convert_tiny, convert_vae)
     content = set_zero_point((pathlib.Path(artifact) / "model.tflite").read_bytes(), signature, -301989888)
     bad = _with_model(artifact, tmp_path / "bad", content)
     manifest = load_manifest(str(bad))
-    {"translation": Translator, "text_vae": TextVAE, "image_vae": ImageVAE}[manifest.task].from_artifact(str(bad))  # loads
+    {"translation": Translator, "text_vae": SentenceVAERunner, "image_vae": ImageVAERunner}[manifest.task].from_artifact(str(bad))  # loads
     message = f"{bad}/model.tflite: signature '{signature}' failed: unsupported zero-point value (-301989888)"
     with pytest.raises(ArtifactError) as error:
         exercise(str(bad))

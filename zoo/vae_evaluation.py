@@ -31,7 +31,7 @@ def is_vae(path):
 
 
 def keras_vae(model, vocabulary=None, batch_size=64):
-    """An `ondevice.vae` model (`TextVAE` or `ImageVAE`) over a Keras VAE.
+    """An `ondevice.vae` model (`SentenceVAERunner` or `ImageVAERunner`) over a Keras VAE.
 
     Args:
         model: a trained `SentenceVAE`-like (task `text_vae`) or
@@ -40,14 +40,14 @@ def keras_vae(model, vocabulary=None, batch_size=64):
         batch_size: int. Examples per batch.
     """
     from ondevice.tokenizer import WordPieceTokenizer
-    from ondevice.vae import ImageVAE, TextVAE
+    from ondevice.vae import ImageVAERunner, SentenceVAERunner
     from zoo.keras_step_model import KerasSignatures, KerasStepModel
     from zoo.text_tokenizer import SPECIAL_TOKENS
 
     if model.task == "image_vae":
         shape = (model.image_size, model.image_size, model.channels)
-        return ImageVAE(KerasSignatures(model), shape, model.latent_dim, model.likelihood, model.gaussian_sigma, batch_size)
-    return TextVAE(
+        return ImageVAERunner(KerasSignatures(model), shape, model.latent_dim, model.likelihood, model.gaussian_sigma, batch_size)
+    return SentenceVAERunner(
         KerasStepModel(model, init_signature="decode_init"),
         WordPieceTokenizer(vocabulary),
         dict(SPECIAL_TOKENS),
@@ -60,11 +60,11 @@ def keras_vae(model, vocabulary=None, batch_size=64):
 
 def load_vae(path):
     """`(vae, task, data_spec)`: an `ondevice.vae` model over LiteRT (artifact) or Keras (run)."""
-    from ondevice.vae import ImageVAE, TextVAE
+    from ondevice.vae import ImageVAERunner, SentenceVAERunner
 
     task = _task(path)
     if os.path.exists(os.path.join(path, MANIFEST_FILE)):
-        model = TextVAE.from_artifact(path) if task == "text_vae" else ImageVAE.from_artifact(path)
+        model = SentenceVAERunner.from_artifact(path) if task == "text_vae" else ImageVAERunner.from_artifact(path)
         return model, task, None
     from zoo.text_tokenizer import read_vocabulary
     from zoo.training import load_run

@@ -22,7 +22,7 @@ import numpy as np
 
 from converters.tasks.text_vae import relative_error
 from ondevice.litert_model import LiteRTSignatures
-from ondevice.vae import ImageVAE
+from ondevice.vae import ImageVAERunner
 from zoo.datasets.images import load_images
 from zoo.vae_evaluation import keras_vae
 
@@ -87,7 +87,7 @@ class ImageVAETask:
     def parity(self, manifest, model_bytes):
         k = self.keras_vae
         signatures = LiteRTSignatures(manifest, model_content=model_bytes)
-        litert_vae = ImageVAE(signatures, k.image_shape, k.latent_dim, k.likelihood, k.gaussian_sigma, k.batch_size)
+        litert_vae = ImageVAERunner(signatures, k.image_shape, k.latent_dim, k.likelihood, k.gaussian_sigma, k.batch_size)
         images = self.verify_images
         k_mean, _ = self.keras_vae.encode(images)
         l_mean, _ = litert_vae.encode(images)

@@ -30,7 +30,7 @@ from converters.tasks.translation import greedy_calibration, tokenizer_fields
 from converters.verify import check as token_check
 from converters.verify import measure_parity
 from ondevice.litert_model import LiteRTStepModel
-from ondevice.vae import TextVAE
+from ondevice.vae import SentenceVAERunner
 from zoo.datasets.sentences import load_sentences
 from zoo.step_model import decode_variants
 from zoo.text_tokenizer import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID, read_vocabulary
@@ -104,7 +104,7 @@ class TextVAETask:
 
     def parity(self, manifest, model_bytes):
         keras_side = self.keras_vae
-        litert_vae = TextVAE(
+        litert_vae = SentenceVAERunner(
             LiteRTStepModel(manifest, model_content=model_bytes, init_signature="decode_init"),
             keras_side.tokenizer,
             keras_side.special,
