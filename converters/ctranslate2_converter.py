@@ -452,11 +452,9 @@ def convert_ctranslate2(
         figures of `teacher_forced_comparison` and, for int8 weights,
         `int8_weight_bits`.
     """
-    from ondevice.translator import Translator
     from zoo.datasets.parallel_text import load_corpus
-    from zoo.keras_step_model import KerasStepModel
-    from zoo.text_tokenizer import SPECIAL_TOKENS
-    from zoo.training import load_run, run_tokenizers
+    from zoo.evaluation import keras_translator
+    from zoo.training import load_run
 
     if min_agreement is None:
         min_agreement = MIN_AGREEMENT.get(quantization, 0.0)
@@ -465,21 +463,11 @@ def convert_ctranslate2(
     spec = transformer_spec(model, source_vocab, target_vocab)
     int8_requantized = quantize_spec(spec, quantization, int8_weight_bits)
     corpus = load_corpus(data or run_info.get("data"))
-    source_tokenizer, target_tokenizer = run_tokenizers(run_dir)
-    ids = [source_tokenizer.tokenize(s)[: model.max_source_length] for s, _ in corpus.split("val")[:num_verify]]
+    # Keras's greedy reference, decoded by the model loaded above (not loaded again).
+    reference = keras_translator(model, run_dir)
+    ids = [reference.source_tokenizer.tokenize(s)[: model.max_source_length] for s, _ in corpus.split("val")[:num_verify]]
     ids = [i for i in ids if i]
-    # Keras's greedy reference, decoded by the model loaded above (what
-    # `zoo.evaluation.load_translator` builds, without loading the run again).
-    keras_translator = Translator(
-        KerasStepModel(model),
-        source_tokenizer,
-        target_tokenizer,
-        SPECIAL_TOKENS,
-        model.max_source_length,
-        model.max_target_length,
-        batch_size=32,
-    )
-    expected = keras_translator.translate_ids(ids, beam_size=1)
+    expected = reference.translate_ids(ids, beam_size=1)
     with atomic.staged_directory(out_dir) as tmp:
         spec.save(tmp)
         decoder = CTranslate2Decoder(tmp, compute_type="default", threads=2, max_decoding_length=model.max_target_length)

@@ -16,17 +16,14 @@ from ondevice.translator import Translator
 from zoo.datasets.parallel_text import load_corpus
 
 
-def load_translator(path, batch_size=32):
-    """A `Translator` for a run directory (Keras) or an artifact directory."""
-    if os.path.exists(os.path.join(path, MANIFEST_FILE)):
-        return Translator.from_artifact(path, batch_size=batch_size), None
+def keras_translator(model, run_dir, batch_size=32):
+    """A `Translator` decoding with a run's Keras `model` (already loaded) and its tokenizers."""
     from zoo.keras_step_model import KerasStepModel
     from zoo.text_tokenizer import SPECIAL_TOKENS
-    from zoo.training import load_run, run_tokenizers
+    from zoo.training import run_tokenizers
 
-    model, run_info, _, _ = load_run(path)
-    source_tokenizer, target_tokenizer = run_tokenizers(path)
-    translator = Translator(
+    source_tokenizer, target_tokenizer = run_tokenizers(run_dir)
+    return Translator(
         KerasStepModel(model),
         source_tokenizer,
         target_tokenizer,
@@ -35,7 +32,16 @@ def load_translator(path, batch_size=32):
         model.max_target_length,
         batch_size=batch_size,
     )
-    return translator, run_info
+
+
+def load_translator(path, batch_size=32):
+    """A `Translator` for a run directory (Keras) or an artifact directory."""
+    if os.path.exists(os.path.join(path, MANIFEST_FILE)):
+        return Translator.from_artifact(path, batch_size=batch_size), None
+    from zoo.training import load_run
+
+    model, run_info, _, _ = load_run(path)
+    return keras_translator(model, path, batch_size), run_info
 
 
 def bleu(hypotheses, references):
