@@ -157,6 +157,9 @@ export class LiteRTStepModel {
     this.batchSizes = [...this.web.batch_sizes].sort((a, b) => a - b);
     this.sourceLength = this.web.source_length;
     this.decoderTensors = manifest.decoderTensors();
+    const made = new Set(manifest.tensors('decode_step', 'outputs').map((t) => t.name));
+    const unfed = this.decoderTensors.filter((t) => t.role === 'state' && !made.has(t.name)).map((t) => t.name);
+    if (unfed.length) throw new ArtifactError(`${where}: decode_step states ${pyRepr(unfed.sort())} are not among its outputs`);
     const inputs = manifest.tensors('decode_step', 'inputs');
     this.tokenName = inputs.find((t) => t.role === 'token').name;
     this.stepName = inputs.find((t) => t.role === 'step').name;

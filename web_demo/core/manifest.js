@@ -370,11 +370,6 @@ function validateData(data) {
       }
     }
   }
-  const outputs = new Set(data.signatures.decode_step.outputs.map((t) => t.name));
-  const unfed = decodeInputs.filter((t) => t.role === 'state' && !outputs.has(t.name)).map((t) => t.name);
-  if (unfed.length) {
-    throw new ArtifactError(`manifest.json: decode_step states ${sortedList(unfed)} are not among its outputs`);
-  }
   const init = spec.decoderInit;
   const initOutputs = new Set(data.signatures[init].outputs.map((t) => t.name));
   const missing = decodeInputs
@@ -386,6 +381,14 @@ function validateData(data) {
   if (missing.length) {
     throw new ArtifactError(`manifest.json: decode_step inputs ${sortedList(missing)} are not produced by ${init}`);
   }
+  const noAxis = decodeInputs
+    .filter((t) => (t.role === 'memory' || t.role === 'state') && !isInt(get(t, 'batch_axis')))
+    .map((t) => t.name);
+  if (noAxis.length) {
+    throw new ArtifactError(
+      `manifest.json: decode_step inputs ${sortedList(noAxis)} have no 'batch_axis' (beam search needs it)`,
+    );
+  }
   const made = new Map(data.signatures[init].outputs.map((t) => [t.name, t]));
   const differ = decodeInputs
     .filter((t) => {
@@ -396,14 +399,6 @@ function validateData(data) {
   if (differ.length) {
     throw new ArtifactError(
       `manifest.json: decode_step inputs ${sortedList(differ)} differ from ${init}'s outputs (dtype or batch_axis)`,
-    );
-  }
-  const noAxis = decodeInputs
-    .filter((t) => (t.role === 'memory' || t.role === 'state') && !isInt(get(t, 'batch_axis')))
-    .map((t) => t.name);
-  if (noAxis.length) {
-    throw new ArtifactError(
-      `manifest.json: decode_step inputs ${sortedList(noAxis)} have no 'batch_axis' (beam search needs it)`,
     );
   }
 }
