@@ -26,7 +26,7 @@ import pytest
 
 from converters.web_export import WEB_MODEL_FILE, WebExportConfig, export_web, web_model_current
 from ondevice.errors import ArtifactError
-from tests.web_helpers import WEB, browser_setup as _browser_setup, node_translations as _node_translations
+from tests.web_helpers import browser_setup as _browser_setup, node_translations as _node_translations
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "models/tatoeba_en_es_transformer"

@@ -39,6 +39,8 @@ async function main() {
   try {
     await lite.loadLiteRt('./node_modules/@litertjs/core/wasm/');
     loaded = await loadWebTranslator(lite, directory, fetchBytes);
+    setState('loading', 'Preparing the model (first runs of each signature)...');
+    await loaded.model.warmUp(); // a signature that fails to run fails here, with its error
   } catch (e) {
     window.zoo.error = String(e.message ?? e);
     const known = e instanceof ZooError;
@@ -49,8 +51,6 @@ async function main() {
   const beam = $('beam');
   const widest = model.batchSizes[model.batchSizes.length - 1];
   for (let b = 2; b <= widest; b++) beam.add(new Option(String(b), String(b)));
-  setState('loading', 'Preparing the model (first runs of each signature)...');
-  await model.warmUp();
   const source = $('source');
   if (!source.value) source.value = manifest.data.languages?.source === 'de' ? 'Ein Mann fährt Fahrrad.' : 'How are you today?';
   const described = describe(manifest);

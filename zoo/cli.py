@@ -149,7 +149,8 @@ def _web(args):
     ensure_runtime()
     server = make_server(args.artifact, args.host, args.port)
     host, port = server.server_address[:2]
-    print(f"serving {args.artifact} at http://{host}:{port}/  (Ctrl-C stops)", flush=True)
+    name = os.path.basename(os.path.normpath(args.artifact))
+    print(f"serving {args.artifact} at http://{host}:{port}/?name={name}  (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
     finally:
