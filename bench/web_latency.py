@@ -59,39 +59,57 @@ def python_greedy(translator, model, sentences):
 
 
 class Page:
-    """The demo page in headless Chromium (Selenium + Debian's chromium-driver)."""
+    """The demo page driven in headless Chromium (Selenium + Debian's chromium-driver);
+    `tests/test_web_demo.py` drives it with this class too.
 
-    def __init__(self, url):
+    Args:
+        window_size: str. `WIDTH,HEIGHT` of the window (screenshots).
+        timeout: float. Seconds to wait for the page to load or translate.
+    """
+
+    def __init__(self, window_size="900,660", timeout=600):
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
         options = webdriver.ChromeOptions()
         options.binary_location = shutil.which("chromium")
-        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=900,660"):
+        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--window-size={window_size}"):
             options.add_argument(flag)
         self.driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-        self.driver.get(url)
-        if self._wait(("ready", "error")) != "ready":
-            raise RuntimeError(self.driver.find_element("id", "status").text)
+        self.timeout = timeout
 
-    def _wait(self, states):
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        WebDriverWait(self.driver, 600).until(lambda d: d.execute_script("return document.body.dataset.state") in states)
+    def state(self):
+        """`loading`, `ready`, `busy` or `error` (`document.body.dataset.state`)."""
         return self.driver.execute_script("return document.body.dataset.state")
 
+    def text(self, element_id):
+        return self.driver.find_element("id", element_id).text
+
+    def wait(self, states):
+        """Wait until the page's state is one of `states`; returns it."""
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(self.driver, self.timeout).until(lambda d: self.state() in states)
+        return self.state()
+
+    def open(self, url):
+        """Load the page at `url` and wait for the model: `ready` or `error`."""
+        self.driver.get(url)
+        return self.wait(("ready", "error"))
+
     def translate(self, sentences, beam=1):
-        """The page's `window.zoo.lastRun` after translating `sentences` (one per line)."""
+        """The page's `window.zoo.lastRun` after translating `sentences` (one per line);
+        `RuntimeError` with the page's message if it failed."""
         from selenium.webdriver.support.ui import Select
 
         source = self.driver.find_element("id", "source")
         self.driver.execute_script("arguments[0].value = arguments[1];", source, "\n".join(sentences))
         Select(self.driver.find_element("id", "beam")).select_by_value(str(beam))
         self.driver.find_element("id", "translate").click()
-        self._wait(("ready",))
+        self.wait(("ready",))
         error = self.driver.execute_script("return window.zoo.error")
         if error:
-            raise RuntimeError(error)
+            raise RuntimeError(f"{error} ({self.text('status')})")
         return self.driver.execute_script("return window.zoo.lastRun")
 
     def close(self):
@@ -110,8 +128,10 @@ def measure(artifact, data, count, rounds, screenshot=None):
     server = make_server(artifact, port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     name = os.path.basename(os.path.normpath(artifact))
-    page = Page(f"http://127.0.0.1:{server.server_address[1]}/?name={name}")
+    page = Page()
     try:
+        if page.open(f"http://127.0.0.1:{server.server_address[1]}/?name={name}") != "ready":
+            raise RuntimeError(page.text("status"))
         python_best, browser_best = None, None
         for _ in range(rounds):
             texts, step_ms, encode_ms, steps = python_greedy(translator, model, sentences)

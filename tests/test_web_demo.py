@@ -154,17 +154,13 @@ def test_node_runtime_on_the_shipped_model(shipped_web):
 
 @pytest.fixture(scope="module")
 def browser():
+    """The page in headless Chromium (`bench.web_latency.Page`, the bench's driver)."""
     _browser_setup()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from bench.web_latency import Page
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=900,720"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    yield driver
-    driver.quit()
+    page = Page(window_size="900,720", timeout=180)
+    yield page
+    page.close()
 
 
 @pytest.fixture(scope="module")
@@ -180,59 +176,36 @@ def server(shipped_web, tmp_path_factory):
     httpd.server_close()
 
 
-def _wait_state(driver, states, timeout=180):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.body.dataset.state") in states)
-    return driver.execute_script("return document.body.dataset.state")
-
-
-def _page_translate(driver, text, beam):
-    from selenium.webdriver.support.ui import Select
-
-    source = driver.find_element("id", "source")
-    source.clear()
-    driver.execute_script("arguments[0].value = arguments[1];", source, text)  # exact text (no key events)
-    Select(driver.find_element("id", "beam")).select_by_value(str(beam))
-    driver.find_element("id", "translate").click()
-    assert _wait_state(driver, ("ready",)) == "ready"
-    assert driver.execute_script("return window.zoo.error") is None, driver.find_element("id", "status").text
-    return driver.execute_script("return window.zoo.lastRun.translations")
-
-
 def test_page_translates_like_zoo_translate(browser, server, shipped_web):
-    browser.get(f"{server}/?name=tatoeba_en_es")
-    assert _wait_state(browser, ("ready", "error")) == "ready", browser.find_element("id", "status").text
-    status = browser.find_element("id", "status").text
+    assert browser.open(f"{server}/?name=tatoeba_en_es") == "ready", browser.text("status")
+    status = browser.text("status")
     assert "tatoeba_en_es" in status and "int8" in status and "en → es" in status
     for beam in (1, 4):
         expected = _python_translations(shipped_web, GOLDEN_SENTENCES, beam)
-        assert _page_translate(browser, "\n".join(GOLDEN_SENTENCES), beam) == expected
-        assert browser.find_element("id", "translation").text.split("\n") == expected
+        assert browser.translate(GOLDEN_SENTENCES, beam)["translations"] == expected
+        assert browser.text("translation").split("\n") == expected
     # typed by a person: key events, one sentence
-    source = browser.find_element("id", "source")
+    source = browser.driver.find_element("id", "source")
     source.clear()
     source.send_keys("Where is the station?")
-    browser.find_element("id", "translate").click()
-    _wait_state(browser, ("ready",))
-    assert browser.find_element("id", "translation").text == _python_translations(shipped_web, ["Where is the station?"], 1)[0]
-    assert "ms per step" in browser.find_element("id", "speed").text
+    browser.driver.find_element("id", "translate").click()
+    browser.wait(("ready",))
+    assert browser.text("translation") == _python_translations(shipped_web, ["Where is the station?"], 1)[0]
+    assert "ms per step" in browser.text("speed")
 
 
 def test_page_shows_why_a_model_does_not_load(browser, server, shipped_web, tmp_path):
     # no such artifact: the status names the missing manifest
-    browser.get(f"{server}/?model=nowhere")
-    assert _wait_state(browser, ("ready", "error")) == "error"
-    status = browser.find_element("id", "status").text
+    assert browser.open(f"{server}/?model=nowhere") == "error"
+    status = browser.text("status")
     assert status.startswith("Could not load the model") and "manifest.json" in status and "404" in status
     # a web model whose bytes do not match the manifest
     data = (shipped_web / WEB_MODEL_FILE).read_bytes()
     try:
         (shipped_web / WEB_MODEL_FILE).write_bytes(data[:-10] + b"0123456789")
-        browser.get(f"{server}/")
-        assert _wait_state(browser, ("ready", "error")) == "error"
-        assert "sha256 does not match" in browser.find_element("id", "status").text
-        assert browser.find_element("id", "translate").get_attribute("disabled")
+        assert browser.open(f"{server}/") == "error"
+        assert "sha256 does not match" in browser.text("status")
+        assert browser.driver.find_element("id", "translate").get_attribute("disabled")
     finally:
         (shipped_web / WEB_MODEL_FILE).write_bytes(data)
     # an artifact without a web model
@@ -240,9 +213,8 @@ def test_page_shows_why_a_model_does_not_load(browser, server, shipped_web, tmp_
     web = manifest.pop("web")
     try:
         (shipped_web / "manifest.json").write_text(json.dumps(manifest))
-        browser.get(f"{server}/")
-        assert _wait_state(browser, ("ready", "error")) == "error"
-        assert "no 'web' entry" in browser.find_element("id", "status").text
+        assert browser.open(f"{server}/") == "error"
+        assert "no 'web' entry" in browser.text("status")
     finally:
         manifest["web"] = web
         (shipped_web / "manifest.json").write_text(json.dumps(manifest))

@@ -45,7 +45,8 @@ def flags(code_point):
     return value
 
 
-def ranges():
+def ranges(flags=flags):
+    """`(first code point, value)` of each run of equal `flags(code point)`."""
     out = []
     previous = None
     for code_point in range(0x110000):
@@ -106,20 +107,23 @@ internal object UnicodeTable {{
 '''
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def write_or_check(target, text, tool, count):
+    """Write `text` to `target`, or with `--check` exit 1 if the committed file differs."""
+    parser = argparse.ArgumentParser(description=f"write {target.name} (see {tool})")
     parser.add_argument("--check", action="store_true", help="fail if the committed file is stale")
     args = parser.parse_args()
-    text = render()
     if args.check:
-        if not TARGET.exists() or TARGET.read_text(encoding="utf-8") != text:
-            print(f"{TARGET} is stale: run android_demo/tools/make_unicode_table.py", file=sys.stderr)
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            print(f"{target} is stale: run {tool}", file=sys.stderr)
             return 1
         return 0
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"wrote {TARGET} ({len(ranges())} ranges)")
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {target} ({count} ranges)")
     return 0
 
+
+def main():
+    return write_or_check(TARGET, render(), "android_demo/tools/make_unicode_table.py", len(ranges()))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -107,7 +107,7 @@ class Binding {
     });
   }
 
-  /** Run the signature; its outputs as `Tensor` copies (the LiteRT.js outputs are deleted). */
+  /** Run the signature; its outputs as `Tensor`s copied out (the LiteRT.js outputs are deleted). */
   async run() {
     let outputs;
     try {
@@ -119,7 +119,7 @@ class Binding {
     try {
       for (const [name, tensor] of Object.entries(outputs)) {
         const shape = Array.from(tensor.type.layout.dimensions);
-        copies[name] = new Tensor(tensor.type.dtype, shape, tensor.toTypedArray().slice());
+        copies[name] = new Tensor(tensor.type.dtype, shape, tensor.toTypedArray()); // a copy out of WebAssembly memory
       }
     } finally {
       for (const tensor of Object.values(outputs)) tensor.delete();
@@ -347,7 +347,7 @@ export class LiteRTDecoderState {
       throw new ArtifactError(`${model.where}: signature ${pyRepr(binding.name)} produced no logits of its batch`);
     }
     const vocab = logits.shape[1];
-    const values = logits.toFloat32Array().slice(0, rows * vocab);
+    const values = logits.toFloat32Array().subarray(0, rows * vocab); // the live rows (already a copy)
     if (!values.every(Number.isFinite)) {
       throw new ArtifactError(`${model.where}: signature ${pyRepr(binding.name)} produced non-finite values (NaN or inf) in ${pyRepr(model.logitsName)}`);
     }

@@ -28,7 +28,7 @@ Usage (from the repository root):
 `--check` exits 1 if the committed file differs (tests/test_web_core.py runs it).
 """
 
-import argparse
+import importlib.util
 import pathlib
 import sys
 import unicodedata
@@ -37,6 +37,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from ondevice import tokenizer  # noqa: E402
+
+# The Kotlin table's writer: its run-length `ranges` and `write_or_check` serve both tables.
+_spec = importlib.util.spec_from_file_location("kotlin_unicode_table", ROOT / "android_demo/tools/make_unicode_table.py")
+kotlin_table = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(kotlin_table)
 
 TARGET = ROOT / "web_demo/core/unicode_table.js"
 ENTRIES_PER_LINE = 12
@@ -60,14 +65,7 @@ def flags(code_point):
 
 
 def ranges():
-    out = []
-    previous = None
-    for code_point in range(0x110000):
-        value = flags(code_point)
-        if value != previous:
-            out.append((code_point, value))
-            previous = value
-    return out
+    return kotlin_table.ranges(flags)
 
 
 def render():
@@ -153,19 +151,7 @@ export function isPrintable(codePoint) {{
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the committed file is stale")
-    args = parser.parse_args()
-    text = render()
-    if args.check:
-        if not TARGET.exists() or TARGET.read_text(encoding="utf-8") != text:
-            print(f"{TARGET} is stale: run web_demo/tools/make_unicode_table.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"wrote {TARGET} ({len(ranges())} ranges)")
-    return 0
-
+    return kotlin_table.write_or_check(TARGET, render(), "web_demo/tools/make_unicode_table.py", len(ranges()))
 
 if __name__ == "__main__":
     sys.exit(main())
