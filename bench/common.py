@@ -67,6 +67,7 @@ def run_summary(run_dir, run_info):
         "family": run_info["family"],
         "preset": run_info.get("preset"),
         "config": run_info.get("config"),
+        "training": run_info.get("training"),
         "data": run_info.get("data"),
         "train_pairs": run_info.get("train_pairs"),
         "status": run_info.get("status"),

@@ -49,7 +49,8 @@ def measure(run_dir, artifacts, data, split="test", beam=5, max_sentences=None):
 
 def render(title, run_info, epochs, rows, shipped, data_terms, split, beam, example, out):
     """The model card (Markdown)."""
-    config = run_info["config"]
+    # The model and how it was trained (one flat `config` in runs made before the split).
+    config = {"model": run_info["config"], **({"training": run_info["training"]} if "training" in run_info else {})}
     hours = run_info.get("train_seconds", 0) / 3600
     averaged = run_info.get("averaged_epochs")
     lines = [

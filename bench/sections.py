@@ -254,7 +254,7 @@ def _maps_to_ctranslate2(run_dir):
 
     family_module = get_family(family)
     # Build the family's smallest preset (no training) to ask the converter.
-    config = family_module.get_preset("tiny")
+    config = family_module.get_preset("tiny").model
     model = family_module.build_model(config)
     try:
         _check_supported(model)

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo.config_tools import run_preset
 from zoo.datasets.parallel_text import load_corpus
 from zoo.datasets.pipeline import make_dataset
 from zoo.families import get_family
@@ -89,12 +90,13 @@ def measure_training(spec):
     with open(os.path.join(spec["run"], "run.json"), encoding="utf-8") as f:
         run_info = json.load(f)
     family = get_family(run_info["family"])
-    config = family.config_from_dict(run_info["config"])
+    preset = run_preset(family, run_info)
+    config, training = preset.model, preset.training
     vocabs = [read_vocabulary(path) for path in vocabulary_files(spec["run"])]
     source_tokenizer, target_tokenizer = make_tokenizer(vocabs[0]), make_tokenizer(vocabs[1])
     corpus = load_corpus(spec.get("data") or run_info.get("data"))
     pairs = corpus.train[: spec.get("max_pairs") or None]
-    args = (pairs, source_tokenizer, target_tokenizer, config.batch_size, config.max_source_length, config.max_target_length)
+    args = (pairs, source_tokenizer, target_tokenizer, training.batch_size, config.max_source_length, config.max_target_length)
     if spec["pipeline"] == "bucketed":
         ds = make_dataset(*args, shuffle=True, repeat=True)
     else:
@@ -109,8 +111,8 @@ def measure_training(spec):
     model = family.build_model(config)
     model(batches[0][0])
     model.compile(
-        optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=0.01, beta_2=0.98, clipnorm=1.0),
-        loss=MaskedSequenceLoss(label_smoothing=config.label_smoothing),
+        optimizer=keras.optimizers.AdamW(training.learning_rate, weight_decay=0.01, beta_2=0.98, clipnorm=1.0),
+        loss=MaskedSequenceLoss(label_smoothing=training.label_smoothing),
         metrics=[masked_accuracy],
         jit_compile=spec["jit_compile"],
     )
@@ -133,7 +135,7 @@ def measure_training(spec):
         "pipeline": spec["pipeline"],
         "jit_compile": spec["jit_compile"],
         "jit_compile_resolved": bool(model.jit_compile),
-        "batch_size": config.batch_size,
+        "batch_size": training.batch_size,
         "steps": len(measured),
         "warmup": spec["warmup"],
         "distinct_batch_shapes": len(set(shapes[: len(timer.durations)])),

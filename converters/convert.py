@@ -13,6 +13,7 @@ calibration data, manifest fields, parity and its thresholds, lives in
 `converters.tasks`.
 """
 
+import dataclasses
 import hashlib
 import os
 import tempfile
@@ -30,6 +31,7 @@ from ondevice.errors import ZooError
 from ondevice.litert_model import load_interpreter
 from ondevice.manifest import FORMAT_VERSION, MANIFEST_FILE, Manifest, validate
 from zoo import atomic
+from zoo.families import get_family
 from zoo.step_model import model_signatures, model_task
 from zoo.training import load_run
 
@@ -87,7 +89,7 @@ def build_manifest(model, run_info, model_bytes, recipe, interpreter, signatures
         "quantization": {"recipe": recipe.name},
         "ops": {key: dict(sorted(c.items())) for key, c in counts.items()},
         "xnnpack": xnnpack,
-        "model_config": run_info.get("config", {}),
+        "model_config": dataclasses.asdict(get_family(run_info["family"]).config_from_dict(run_info["config"])),
     }
     if decode_signatures:
         manifest["decode_signatures"] = decode_signatures

@@ -34,7 +34,8 @@ import numpy as np
 from ondevice.errors import ZooError
 from zoo import atomic
 from zoo.training import MODEL_FILE, RUN_FILE, SHARED_VOCAB, TOKENIZER_FILE
-from zoo.transformer import TransformerConfig, TransformerTranslator, build_model
+from zoo.training_config import TrainingConfig
+from zoo.transformer import TransformerConfig, build_model
 from zoo.transformer.transformer_translator import sinusoidal_positions
 
 HF_FILES = ("config.json", "source.spm", "target.spm", "vocab.json")
@@ -42,6 +43,9 @@ HUB_PATTERNS = ["*.json", "*.spm", "model.safetensors"]
 START_PIECE = "[START]"
 ACTIVATIONS = {"swish": "silu", "silu": "silu", "gelu": "gelu", "relu": "relu"}
 DEFAULT_MAX_LENGTH = 256
+FINE_TUNING = TrainingConfig(batch_size=32, learning_rate=5e-5, warmup_steps=100, label_smoothing=0.1, epochs=3, patience=0)
+"""The training config an imported run records: what `zoo train --init` fine-tunes with
+(a small rate, no long warmup) unless `--set` says otherwise."""
 
 
 class CheckpointError(ZooError):
@@ -139,13 +143,6 @@ def translator_config(config, max_length=None):
         scale_embeddings=bool(config.get("scale_embedding", True)),
         activation=ACTIVATIONS[activation],
         logits_bias=True,
-        # Fine-tuning defaults (`zoo train --init`): a small rate, no long warmup.
-        batch_size=32,
-        learning_rate=5e-5,
-        warmup_steps=100,
-        label_smoothing=0.1,
-        epochs=3,
-        patience=0,
     )
 
 
@@ -276,6 +273,7 @@ def import_marian(source, out_dir, max_length=None, cache_dir=None):
         "family": "transformer",
         "preset": "marian",
         "config": dataclasses.asdict(model_config),
+        "training": dataclasses.asdict(FINE_TUNING),
         "data": None,
         "source_lang": tokenizer_config.get("source_lang"),
         "target_lang": tokenizer_config.get("target_lang"),

@@ -33,6 +33,8 @@ import os
 import numpy as np
 
 from ai_edge_litert.tools import flatbuffer_utils
+
+from converters.recipes import get_recipe
 from ondevice.decoder_state import time_index
 from ondevice.errors import ArtifactError
 from ondevice.litert_model import LiteRTStepModel, load_interpreter
@@ -41,7 +43,6 @@ from ondevice.tokenizers import load_tokenizers
 from zoo import atomic
 
 WEB_MODEL_FILE = "model_web.tflite"
-DYNAMIC_RECIPES = ("dynamic_int8",)  # activations quantized at run time
 _CONTROL_FLOW_ATTRS = ("condSubgraphIndex", "bodySubgraphIndex", "thenSubgraphIndex", "elseSubgraphIndex")
 
 
@@ -276,7 +277,7 @@ def export_web(artifact_dir, config=None, sources=None):
     reference = LiteRTStepModel(manifest, num_threads=1)
     static = StaticGreedy(data, manifest, source_length)
     recipe = manifest.data.get("quantization", {}).get("recipe")
-    tolerance = config.dynamic_tolerance if recipe in DYNAMIC_RECIPES else config.tolerance
+    tolerance = config.dynamic_tolerance if get_recipe(recipe).dynamic_activations else config.tolerance
     special, steps = manifest.special_tokens, manifest.max_target_length
     worst, agree, total = 0.0, 0, 0
     for ids in sources:

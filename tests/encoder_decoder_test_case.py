@@ -1,9 +1,12 @@
 """Checks every `EncoderDecoder` family must pass (keras-hub's `TestCase` idea).
 
 A family's model tests call these with a small model and a batch, so each
-check is written once: the config round trip, Keras saving, and step
-decoding against the teacher-forced pass (the step contract).
+check is written once: the config round trip, Keras saving, step decoding
+against the teacher-forced pass (the step contract), and the converted
+artifact (signatures, checksum, the recipe's parity gate, size).
 """
+
+import os
 
 import keras
 import numpy as np
@@ -11,8 +14,12 @@ import numpy as np
 from zoo.config_tools import constructor_arguments
 
 
-def teacher_forced(model, source, target):
-    """The logits `fit` trains: (batch, target length, vocab)."""
+def teacher_forced(model, source, target=None):
+    """The outputs `fit` trains: a translator's logits (batch, target length,
+    vocab) for `source` and `target`; a model taking one input (the image
+    VAE) is called on `source` alone."""
+    if target is None:
+        return np.asarray(model(source))
     return np.asarray(model({"encoder_inputs": source, "decoder_inputs": target}))
 
 
@@ -25,9 +32,9 @@ def run_config_round_trip(model):
     assert clone.get_config() == config
 
 
-def run_saving_test(model, tmp_path, source, target, atol=1e-6):
+def run_saving_test(model, tmp_path, source, target=None, atol=1e-6):
     """A `.keras` file reloads (safe mode) with the same outputs, teacher-forced
-    and from `encode`."""
+    and from `encode` (`target=None`: a one-input model)."""
     expected = teacher_forced(model, source, target)
     path = tmp_path / f"{type(model).__name__}.keras"
     model.save(path)
@@ -64,3 +71,32 @@ def run_step_decoding_test(model, source, target, capacities=(None, 16), atol=1e
     for name, spec in specs.items():
         if spec.role == "state" and spec.time_axis is not None:
             assert out[name].shape[spec.time_axis] == 1  # only the new row
+
+
+def run_conversion_test(artifact, signatures, float32_artifact=None):
+    """A converted artifact: its file has exactly `signatures` (names), no
+    loop in any of them (a device runs each once per call), the manifest's checksum, parity that passes
+    its recipe's gate, and (quantized) fewer bytes than `float32_artifact`.
+
+    Returns:
+        The artifact's `Manifest`.
+    """
+    from converters.recipes import get_recipe
+    from converters.tflite_inspect import op_counts
+    from ondevice.manifest import load_manifest, sha256_file
+
+    manifest = load_manifest(artifact)
+    path = os.path.join(artifact, manifest.data["model_file"])
+    with open(path, "rb") as f:
+        ops = op_counts(f.read())
+    assert sorted(ops) == sorted(signatures) == sorted(manifest.data["signatures"])
+    for name, counts in ops.items():
+        assert "WHILE" not in counts, name
+    assert manifest.data["model_sha256"] == sha256_file(path)
+    recipe = get_recipe(manifest.data["quantization"]["recipe"])
+    parity = manifest.data["parity"]
+    if "token_agreement" in parity:
+        assert parity["token_agreement"] >= recipe.min_token_agreement
+    if float32_artifact is not None:
+        assert os.path.getsize(path) < os.path.getsize(os.path.join(float32_artifact, "model.tflite"))
+    return manifest

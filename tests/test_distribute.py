@@ -51,8 +51,8 @@ def test_mirrored_on_two_cpu_devices_converts(tmp_path):
     assert info["status"] == "done"
     dist = info["distribution"]
     assert dist["strategy"] == "mirrored" and dist["replicas"] == 2 and dist["workers"] == 1
-    assert dist["global_batch"] == 2 * dist["per_replica_batch"] == 2 * info["config"]["batch_size"]
-    assert dist["peak_learning_rate"] == pytest.approx(info["config"]["learning_rate"] * 2**0.5)
+    assert dist["global_batch"] == 2 * dist["per_replica_batch"] == 2 * info["training"]["batch_size"]
+    assert dist["peak_learning_rate"] == pytest.approx(info["training"]["learning_rate"] * 2**0.5)
     # The loss is averaged, not summed, over replicas (about ln(vocab) at the start).
     with open(run_dir / "history.csv", encoding="utf-8") as f:
         first_loss = float(next(csv.DictReader(f))["loss"])
@@ -83,8 +83,8 @@ def test_sentence_vae_mirrored_on_two_cpu_devices(tmp_path):
     assert info["status"] == "done" and info["task"] == "text_vae"
     dist = info["distribution"]
     assert dist["strategy"] == "mirrored" and dist["replicas"] == 2 and dist["workers"] == 1
-    assert dist["global_batch"] == 2 * dist["per_replica_batch"] == 2 * info["config"]["batch_size"]
-    assert dist["peak_learning_rate"] == pytest.approx(info["config"]["learning_rate"] * 2**0.5)
+    assert dist["global_batch"] == 2 * dist["per_replica_batch"] == 2 * info["training"]["batch_size"]
+    assert dist["peak_learning_rate"] == pytest.approx(info["training"]["learning_rate"] * 2**0.5)
     assert dist["kl_anneal_steps"] == round(info["config"]["kl_anneal_steps"] / 2)  # same examples, half the steps
     with open(run_dir / "history.csv", encoding="utf-8") as f:
         row = next(csv.DictReader(f))
@@ -112,7 +112,7 @@ start = None
 def step(strategy):
     global start
     with strategy.scope():
-        model = image_vae.build_model(image_vae.get_preset("tiny", kl_schedule="linear", kl_anneal_steps=2))
+        model = image_vae.build_model(image_vae.get_preset("tiny", kl_schedule="linear", kl_anneal_steps=2).model)
         model.sample_latent = lambda z_mean, z_log_var: z_mean  # a deterministic objective
         model(images[:1])
         start = start or model.get_weights()

@@ -16,7 +16,7 @@ def test_set_parses_tuple_fields_into_typed_tuples():
     assert config_overrides("image_vae", "tiny", ["filters=16,32"]) == {"filters": (16, 32)}
     assert config_overrides("image_vae", "tiny", ["filters= 8, 16 ,32"]) == {"filters": (8, 16, 32)}
     assert config_overrides("image_vae", "tiny", ["filters=24"]) == {"filters": (24,)}
-    assert get_preset("tiny", **config_overrides("image_vae", "tiny", ["filters=16,32"])).filters == (16, 32)
+    assert get_preset("tiny", **config_overrides("image_vae", "tiny", ["filters=16,32"])).model.filters == (16, 32)
     # scalar fields of the same family keep their casts
     assert config_overrides("image_vae", "tiny", ["latent_dim=6", "likelihood=gaussian", "gaussian_sigma=0.2"]) == {
         "latent_dim": 6,

@@ -22,11 +22,11 @@ def small_model(attention="luong_general", input_feeding=True, shared_vocabulary
 
 def test_presets_and_config_round_trip():
     assert {"tiny", "small"} <= set(PRESETS)
-    small = get_preset("small")
+    small = get_preset("small").model
     assert small.num_encoder_layers == 2 and small.input_feeding
     assert config_from_dict(dataclasses.asdict(small)) == small
     for attention in ATTENTION_TYPES:
-        model = build_model(get_preset("tiny", attention=attention))
+        model = build_model(get_preset("tiny", attention=attention).model)
         clone = LSTMTranslator.from_config(model.get_config())
         assert clone.get_config() == model.get_config()
     with pytest.raises(ValueError, match="unknown attention"):

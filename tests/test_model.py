@@ -46,10 +46,10 @@ TARGET = np.array([[2, 20, 21, 22, 23], [2, 30, 31, 32, 33]], np.int32)
 
 def test_presets_and_config_round_trip():
     assert {"tiny", "mini", "small", "base"} <= set(PRESETS)
-    small = get_preset("small")
+    small = get_preset("small").model
     assert small.num_encoder_layers == 4 and small.num_decoder_layers == 4 and 128 <= small.hidden_dim <= 256
     assert config_from_dict(dataclasses.asdict(small)) == small
-    model = build_model(get_preset("tiny"))
+    model = build_model(get_preset("tiny").model)
     clone = TransformerTranslator.from_config(model.get_config())
     assert clone.get_config() == model.get_config()
     tied = small_model(tie_embeddings=True)

@@ -27,9 +27,9 @@ def test_training_config_is_checked():
     from zoo.transformer import get_preset
 
     with pytest.raises(ValueError, match="unknown schedule"):
-        get_preset("tiny", schedule="linear").check_training()
+        get_preset("tiny", schedule="linear")
     with pytest.raises(ValueError, match="keep_checkpoints"):
-        get_preset("tiny", average_last=5, keep_checkpoints=2).check_training()
+        get_preset("tiny", average_last=5, keep_checkpoints=2)
     with pytest.raises(ValueError, match="unknown positions"):
         get_preset("tiny", positions="rotary")
 

@@ -126,6 +126,16 @@ def test_zoo_web_export_only_one_line_errors(tmp_path):
     assert result.stderr.count("\n") == 1 and "zoo web: error:" in result.stderr
 
 
+def test_zoo_web_imports_no_tensorflow():
+    # `zoo web` works with the `edge` extra: the export, its recipe table and the server are TF-free.
+    code = (
+        "import sys, zoo.web_server, converters.web_export\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
 # --- The JS runtime in Node (LiteRT.js WebAssembly): the same text as `zoo translate`. ---
 
 

@@ -19,7 +19,6 @@ def config_overrides(family, preset, items):
     of its default's elements (`--set filters=16,32` -> `(16, 32)`). An
     unknown field or a value that does not cast is a one-line error.
     """
-    import dataclasses
 
     from zoo.families import get_family
 
@@ -30,15 +29,15 @@ def config_overrides(family, preset, items):
             return raw.lower() in ("true", "1")
         return kind(raw)
 
-    base = get_family(family).get_preset(preset)
-    fields = {f.name for f in dataclasses.fields(base)}
+    base = get_family(family).get_preset(preset).fields()  # the model's and the training's
+    fields = set(base)
     overrides = {}
     for item in items:
         key, sep, raw = item.partition("=")
         key, raw = key.strip(), raw.strip()
         if not sep or key not in fields:
             raise ValueError(f"--set {item!r}: expected FIELD=VALUE with FIELD one of {', '.join(sorted(fields))}")
-        default = getattr(base, key)
+        default = base[key]
         kind = type(default)
         if kind in (tuple, list):
             element = type(default[0]) if default else str

@@ -1,22 +1,70 @@
-"""Helpers every family's config and presets share: picking a preset, the run.json round
-trip, and a model's constructor arguments taken from its config (the fields of the same
-names). The presets themselves are in each family's `*_presets.py`."""
+"""Helpers every family's config and presets share: a `Preset` (the model's
+config and the `TrainingConfig`), picking one with overrides, the `run.json`
+round trip, and a model's constructor arguments taken from its config. The
+presets themselves are in each family's `*_presets.py`."""
 
 import dataclasses
 import inspect
 
+from zoo.training_config import TrainingConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """A named recipe: what the model is and how it is trained.
+
+    Args:
+        model: the family's config dataclass (its model's constructor
+            arguments, e.g. `TransformerConfig`).
+        training: `TrainingConfig`.
+    """
+
+    model: object
+    training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
+
+    def fields(self):
+        """`{field name: current value}` of both configs (their names never clash)."""
+        return {**dataclasses.asdict(self.model), **dataclasses.asdict(self.training)}
+
+    def replace(self, **overrides):
+        """A copy with `overrides` applied to whichever config has each field.
+
+        Raises:
+            ValueError: for a field neither config has.
+        """
+        model_fields = {f.name for f in dataclasses.fields(self.model)}
+        training_fields = {f.name for f in dataclasses.fields(self.training)}
+        unknown = set(overrides) - model_fields - training_fields
+        if unknown:
+            raise ValueError(f"unknown config field(s) {', '.join(sorted(unknown))}")
+        model = {k: v for k, v in overrides.items() if k in model_fields}
+        training = {k: v for k, v in overrides.items() if k in training_fields}
+        return Preset(dataclasses.replace(self.model, **model), dataclasses.replace(self.training, **training))
+
 
 def select_preset(presets, name, overrides):
-    """A copy of `presets[name]` with `overrides` (a dict) applied."""
+    """A copy of `presets[name]` (a `Preset`) with `overrides` (a dict) applied."""
     if name not in presets:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(presets)}")
-    return dataclasses.replace(presets[name], **overrides)
+    return presets[name].replace(**overrides)
 
 
 def config_from_dict(config_class, values):
     """A `config_class` from a dict (e.g. `run.json`), ignoring unknown keys."""
     known = {f.name for f in dataclasses.fields(config_class)}
     return config_class(**{k: v for k, v in values.items() if k in known})
+
+
+def run_preset(family_module, run_info):
+    """The `Preset` a run was trained with, from its `run.json`.
+
+    Runs written before the split keep both configs in one `config` dict;
+    their training fields are read from it (a field they lack gets
+    `TrainingConfig`'s default).
+    """
+    model = family_module.config_from_dict(run_info["config"])
+    training = config_from_dict(TrainingConfig, run_info.get("training") or run_info["config"])
+    return Preset(model, training)
 
 
 def constructor_arguments(model_class):

@@ -11,8 +11,10 @@ FAMILIES = {
 
 
 def get_family(name):
-    """The family package: exposes `get_preset(name, **overrides)`,
-    `config_from_dict(d)` and `build_model(config)`; optionally
+    """The family package: exposes `PRESETS`, `get_preset(name, **overrides)`
+    -> a `zoo.config_tools.Preset` (its model config and `TrainingConfig`),
+    `config_from_dict(d)` -> its model config and `build_model(config)`;
+    optionally
     `training_task()` -> a `zoo.training.TrainingTask` when it trains for
     another task than translation (the loop is always `zoo.training.train`)."""
     if name not in FAMILIES:

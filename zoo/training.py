@@ -15,7 +15,8 @@ A run directory holds everything needed to evaluate or convert the model:
       source_vocab.txt       WordPiece vocabularies, one token per line
       target_vocab.txt       (or one vocabulary.txt with `shared_vocabulary`;
                              vocab.txt for a text VAE, none for an image VAE)
-      run.json               family, config, data, languages, timing
+      run.json               family, model config, training config, data,
+                             languages, timing
       history.csv            per-epoch metrics (appended across resumes)
       training_curves.png    loss / accuracy curves
       logs/                  TensorBoard
@@ -50,6 +51,7 @@ import tensorflow as tf
 
 from zoo import atomic
 from zoo.checkpoint_averaging import EpochCheckpoints, average_weights, epoch_checkpoints
+from zoo.config_tools import Preset, run_preset
 from zoo.datasets.parallel_text import load_corpus
 from zoo.datasets.pipeline import make_dataset
 from zoo.families import get_family
@@ -332,12 +334,14 @@ def train(
         data: str or None. A `--data` spec (see `zoo.datasets.parallel_text`;
             images for the image VAE: `zoo.datasets.images`).
         epochs: int or None. Overrides the preset's epoch count.
-        overrides: dict of config fields to override.
+        overrides: dict of fields of the preset's model or training config
+            to override.
         max_train_pairs: int or None. Use only this many training pairs
             (sentences, images).
         verbose: int. Keras progress-bar verbosity.
         strategy: str. `default`, `mirrored` or `multiworker` (see
-            `make_strategy`); the config's `batch_size` is per replica.
+            `make_strategy`); the training config's `batch_size` is per
+            replica.
         backup_steps: int or None. Back up the training state every this
             many steps (default: four times per epoch) and at each epoch end.
         init: str or None. A finished run directory (trained or imported) to
@@ -364,8 +368,9 @@ def train(
 
 
 def _start_from(init, family, write_dir, overrides):
-    """The config and weights of run `init`, its tokenizer files copied into
-    `write_dir` (kept if already there: a resumed fine-tuning)."""
+    """The `Preset` (with `overrides`) and weights of run `init`, its
+    tokenizer files copied into `write_dir` (kept if already there: a
+    resumed fine-tuning)."""
     init_model, init_info, _, _ = load_run(init)
     if init_info["family"] != family:
         raise ValueError(f"--init {init}: a {init_info['family']} run, not a {family} run")
@@ -377,8 +382,7 @@ def _start_from(init, family, write_dir, overrides):
             shutil.copyfile(os.path.join(init, name), os.path.join(write_dir, name))
     if spec["kind"] != "wordpiece":
         atomic.write_json(os.path.join(write_dir, TOKENIZER_FILE), spec)
-    config = get_family(family).config_from_dict(init_info["config"])
-    return dataclasses.replace(config, **overrides), init_model.get_weights()
+    return run_preset(get_family(family), init_info).replace(**overrides), init_model.get_weights()
 
 
 @dataclasses.dataclass
@@ -386,7 +390,7 @@ class TaskData:
     """What a `TrainingTask` prepares for the training loop.
 
     Attributes:
-        config: the family config, completed from the data (learned
+        config: the family's model config, completed from the data (learned
             vocabulary sizes, image shape).
         train: the training examples (sentence pairs, sentences, images).
         val: the validation examples.
@@ -414,9 +418,10 @@ class TrainingTask:
     Attributes:
         name: str. The task (`translation`, `text_vae`, `image_vae`).
         curves: `((metric, title), ...)` of `training_curves.png`.
-        step_fields: config fields counted in optimizer steps; a
-            distributed run divides them by the number of replicas (the
-            same number of examples), as it divides the batches.
+        step_fields: fields of the model or training config counted in
+            optimizer steps; a distributed run divides them by the number
+            of replicas (the same number of examples), as it divides the
+            batches.
         can_init: bool. Whether `train(init=...)` can start from a run.
     """
 
@@ -425,15 +430,17 @@ class TrainingTask:
     step_fields = ()
     can_init = False
 
-    def prepare(self, write_dir, config, data, max_train_pairs):
+    def prepare(self, write_dir, config, training, data, max_train_pairs):
         """Load the data, learn or reuse the run's tokenizer (written to
-        `write_dir`); returns a `TaskData`."""
+        `write_dir`) for the model `config` and `training` (a
+        `TrainingConfig`); returns a `TaskData`."""
         raise NotImplementedError
 
-    def compile(self, model, config, total_steps):
-        """`model.compile` for training with `config` (learning rate and
-        `step_fields` already scaled for the replicas) over `total_steps`."""
-        raise NotImplementedError
+    def compile(self, model, training, total_steps):
+        """`model.compile` for `training` (learning rate and `step_fields`
+        already scaled for the replicas) over `total_steps`: Adam(W) and
+        the schedule of `make_optimizer`, plus the task's loss."""
+        model.compile(optimizer=make_optimizer(training, total_steps))
 
 
 class TranslationTask(TrainingTask):
@@ -443,8 +450,7 @@ class TranslationTask(TrainingTask):
     step_fields = ("warmup_steps",)
     can_init = True
 
-    def prepare(self, write_dir, config, data, max_train_pairs):
-        config.check_training()
+    def prepare(self, write_dir, config, training, data, max_train_pairs):
         corpus = load_corpus(data)
         if max_train_pairs:
             corpus.train = corpus.train[:max_train_pairs]
@@ -468,8 +474,8 @@ class TranslationTask(TrainingTask):
                 config.max_source_length,
                 config.max_target_length,
                 shuffle=shuffle,
-                batch_tokens=config.batch_tokens * replicas,
-                pad_to_bucket=config.jit_compile,
+                batch_tokens=training.batch_tokens * replicas,
+                pad_to_bucket=training.jit_compile,
             )
 
         run_info = {
@@ -480,13 +486,12 @@ class TranslationTask(TrainingTask):
         }
         return TaskData(config, corpus.train, corpus.val, dataset, run_info)
 
-    def compile(self, model, config, total_steps):
-        total_steps = max(total_steps, config.warmup_steps + 1)
+    def compile(self, model, training, total_steps):
         model.compile(
-            optimizer=make_optimizer(config, config.learning_rate, config.warmup_steps, total_steps),
-            loss=MaskedSequenceLoss(label_smoothing=config.label_smoothing),
+            optimizer=make_optimizer(training, total_steps),
+            loss=MaskedSequenceLoss(label_smoothing=training.label_smoothing),
             metrics=[masked_accuracy],
-            jit_compile=config.jit_compile,
+            jit_compile=training.jit_compile,
         )
 
 
@@ -507,20 +512,22 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
     if init:
         if not task.can_init:
             raise ValueError(f"--init: {family} ({task.name}) runs cannot start from another run")
-        config, init_weights = _start_from(init, family, write_dir, overrides)
+        settings, init_weights = _start_from(init, family, write_dir, overrides)
         preset = f"init:{init}"
     else:
-        config = family_module.get_preset(preset, **overrides)
-    prepared = task.prepare(write_dir, config, data, max_train_pairs)
+        settings = family_module.get_preset(preset, **overrides)
+    training = settings.training
+    prepared = task.prepare(write_dir, settings.model, training, data, max_train_pairs)
     config = prepared.config
     os.makedirs(write_dir, exist_ok=True)
 
-    # The config's batch size, learning rate and step counts are per replica;
-    # `fit_config` is what this run trains with.
+    # The batch size, learning rate and step counts are per replica; `fit`
+    # is what this run trains with (its model and training configs).
     replicas = strategy.num_replicas_in_sync
-    global_batch = config.batch_size * replicas
-    scaled = {name: max(1, round(getattr(config, name) / replicas)) for name in task.step_fields}
-    fit_config = dataclasses.replace(config, learning_rate=config.learning_rate * math.sqrt(replicas), **scaled)
+    global_batch = training.batch_size * replicas
+    fields = Preset(config, training).fields()
+    scaled = {name: max(1, round(fields[name] / replicas)) for name in task.step_fields}
+    fit = Preset(config, training).replace(learning_rate=training.learning_rate * math.sqrt(replicas), **scaled)
 
     def dataset(examples, shuffle):
         ds = prepared.dataset(examples, global_batch, replicas, shuffle)
@@ -533,12 +540,12 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
     val_ds, _ = dataset(prepared.val, False)
 
     with strategy.scope():
-        model = family_module.build_model(fit_config)
+        model = family_module.build_model(fit.model)
         first_batch = next(iter(train_ds))
         model(keras.utils.unpack_x_y_sample_weight(first_batch)[0])  # build the weights (BackupAndRestore needs a built model)
         if init_weights is not None:
             model.set_weights(init_weights)
-        task.compile(model, fit_config, steps_per_epoch * config.epochs)
+        task.compile(model, fit.training, steps_per_epoch * training.epochs)
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         _build_before_fit(model, strategy, first_batch)
 
@@ -552,6 +559,7 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
         "preset": preset,
         **({"init": os.path.abspath(init)} if init else {}),
         "config": dataclasses.asdict(config),
+        "training": dataclasses.asdict(training),
         "data": data or "default",
         **prepared.run_info,
         "steps_per_epoch": steps_per_epoch,
@@ -559,9 +567,9 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
             "strategy": strategy_name,
             "replicas": replicas,
             "workers": _num_workers(strategy),
-            "per_replica_batch": config.batch_size,
+            "per_replica_batch": training.batch_size,
             "global_batch": global_batch,
-            "peak_learning_rate": fit_config.learning_rate,
+            "peak_learning_rate": fit.training.learning_rate,
             **scaled,
             "learning_rate_scaling": "sqrt(replicas)",
         },
@@ -579,10 +587,9 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
     # CSVLogger and EpochCheckpoints before the backup: an epoch end is logged
     # and saved before the backup marks it done.
     callbacks = [EpochTimer(), keras.callbacks.CSVLogger(os.path.join(write_dir, "history.csv"), append=True)]
-    keep_checkpoints = getattr(config, "keep_checkpoints", 0)
-    average_last = getattr(config, "average_last", 0)
-    if keep_checkpoints > 0:
-        callbacks.append(EpochCheckpoints(os.path.join(write_dir, "checkpoints"), keep_checkpoints))
+    average_last = training.average_last
+    if training.keep_checkpoints > 0:
+        callbacks.append(EpochCheckpoints(os.path.join(write_dir, "checkpoints"), training.keep_checkpoints))
     callbacks += [
         ResumableBackup(
             os.path.join(run_dir, "backup"),
@@ -596,10 +603,10 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.TensorBoard(os.path.join(write_dir, "logs")),
     ]
-    if config.patience > 0 and not average_last:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True))
+    if training.patience > 0 and not average_last:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience, restore_best_weights=True))
     start = time.time()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=training.epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     if any(v != v for v in history.history.get("loss", [])):  # NaN: TerminateOnNaN stopped it
         raise RuntimeError("training diverged (loss became NaN); lower --learning-rate")
     averaged = None
@@ -627,30 +634,33 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
     return history
 
 
-def make_optimizer(config, learning_rate, warmup_steps, total_steps):
-    """The Adam(W) optimizer and learning-rate schedule that `config` asks for.
+def make_optimizer(training, total_steps):
+    """The Adam(W) optimizer and learning-rate schedule that `training` asks for.
 
     Args:
-        config: a family config (a `TrainingConfig`).
-        learning_rate: float. Peak learning rate (already scaled for replicas).
-        warmup_steps: int. Warmup steps (already divided by replicas).
+        training: `TrainingConfig` (its learning rate and warmup already
+            scaled for the replicas).
         total_steps: int. Training steps of the whole run (cosine decay).
     """
-    if config.schedule == "inverse_sqrt":
+    learning_rate, warmup_steps = training.learning_rate, training.warmup_steps
+    total_steps = max(total_steps, warmup_steps + 1)
+    if training.schedule == "inverse_sqrt":
         schedule = InverseSquareRootDecay(learning_rate, warmup_steps)
-    else:
+    elif training.schedule == "constant" and not warmup_steps:
+        schedule = learning_rate
+    else:  # cosine, or constant after a warmup (a cosine that ends at 100% of the peak)
         schedule = keras.optimizers.schedules.CosineDecay(
             initial_learning_rate=0.0,
             decay_steps=total_steps - warmup_steps,
             warmup_target=learning_rate,
             warmup_steps=warmup_steps,
-            alpha=0.05,
+            alpha=1.0 if training.schedule == "constant" else 0.05,
         )
-    adam = dict(beta_1=config.adam_beta_1, beta_2=config.adam_beta_2, epsilon=config.adam_epsilon)
-    if config.clipnorm > 0:
-        adam["clipnorm"] = config.clipnorm
-    if config.weight_decay > 0:
-        return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay, **adam)
+    adam = dict(beta_1=training.adam_beta_1, beta_2=training.adam_beta_2, epsilon=training.adam_epsilon)
+    if training.clipnorm > 0:
+        adam["clipnorm"] = training.clipnorm
+    if training.weight_decay > 0:
+        return keras.optimizers.AdamW(schedule, weight_decay=training.weight_decay, **adam)
     return keras.optimizers.Adam(schedule, **adam)
 
 

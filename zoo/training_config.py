@@ -1,13 +1,16 @@
-"""Training hyper-parameters shared by the translation families' configs."""
+"""How a model is trained: one config for every family (a family's own
+config holds only what its model's constructor takes)."""
 
 import dataclasses
 
-SCHEDULES = ("cosine", "inverse_sqrt")
+SCHEDULES = ("cosine", "inverse_sqrt", "constant")
 
 
 @dataclasses.dataclass
 class TrainingConfig:
-    """How a translator is trained (the model's own fields live in its config).
+    """How a model is trained, for every family (translators and VAEs); the
+    model's own fields live in its family's config. A preset pairs the two
+    (`zoo.config_tools.Preset`).
 
     Args:
         batch_size: int. Sentences per training batch (per replica), used
@@ -21,13 +24,15 @@ class TrainingConfig:
             the peak at the last epoch. `"inverse_sqrt"`: linear warmup, then
             `peak * sqrt(warmup_steps / step)` (Vaswani et al., 2017; fairseq's
             `inverse_sqrt`), which does not depend on the epoch count.
+            `"constant"`: the peak rate throughout (the VAEs' Adam).
         warmup_steps: int. Linear warmup steps.
         adam_beta_1: float. Adam's first-moment decay.
         adam_beta_2: float. Adam's second-moment decay.
         adam_epsilon: float. Adam's epsilon.
         weight_decay: float. Decoupled weight decay (AdamW); 0 for Adam.
         clipnorm: float. Clip each gradient to this norm; 0 for no clipping.
-        label_smoothing: float. Label smoothing of the training loss.
+        label_smoothing: float. Label smoothing of the translation loss
+            (the VAEs' objective has none).
         epochs: int. Default number of epochs for `zoo train`.
         patience: int. Early-stopping patience on validation loss (epochs);
             0 trains every epoch.
@@ -59,9 +64,28 @@ class TrainingConfig:
     average_last: int = 0
     jit_compile: bool = False
 
-    def check_training(self):
+    def __post_init__(self):
+        self.check()
+
+    def check(self):
         """Raise `ValueError` for a training setting that cannot work."""
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose from {', '.join(SCHEDULES)}")
         if self.average_last > max(self.keep_checkpoints, 0):
             raise ValueError(f"average_last={self.average_last} needs keep_checkpoints >= {self.average_last}")
+
+
+def vae_training(**fields):
+    """The VAEs' `TrainingConfig`: Adam with Keras' defaults at a constant
+    rate, no weight decay, label smoothing or clipping, the last 5 epochs
+    kept; `fields` override these."""
+    defaults = dict(
+        schedule="constant",
+        warmup_steps=0,
+        adam_beta_2=0.999,
+        weight_decay=0.0,
+        clipnorm=0.0,
+        label_smoothing=0.0,
+        keep_checkpoints=5,
+    )
+    return TrainingConfig(**{**defaults, **fields})

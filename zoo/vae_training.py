@@ -8,8 +8,6 @@ vocabulary `vocab.txt`. `run.json` records the family's `task` (`text_vae`,
 `image_vae`), which `zoo convert` and `zoo eval` dispatch on.
 """
 
-import keras
-
 from zoo.training import TrainingTask
 
 VOCAB_FILE = "vocab.txt"
@@ -17,18 +15,13 @@ VAE_CURVES = (("loss", "loss (train objective / val -ELBO)"), ("reconstruction",
 
 
 class VAETask(TrainingTask):
-    """A VAE family's `TrainingTask`: Adam at the config's learning rate;
-    the KL annealing length is counted in optimizer steps.
+    """A VAE family's `TrainingTask`: the optimizer of its `TrainingConfig`
+    (`zoo.training_config.vae_training`: Adam at a constant rate), no
+    compiled loss (the model's `train_step` computes the ELBO); the KL
+    annealing length is counted in optimizer steps.
 
     Subclasses set `name` (the model's `task`) and implement `prepare`.
-
-    Attributes:
-        clipnorm: float or None. Gradient norm clipping of Adam.
     """
 
     curves = VAE_CURVES
     step_fields = ("kl_anneal_steps",)
-    clipnorm = None
-
-    def compile(self, model, config, total_steps):
-        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=self.clipnorm))

@@ -1,7 +1,6 @@
-"""Configuration and presets of the convolutional image VAE."""
+"""Configuration of the convolutional image VAE."""
 
 import dataclasses
-
 
 from zoo.vae_losses import KL_SCHEDULES
 
@@ -10,7 +9,8 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 
 @dataclasses.dataclass
 class ImageVAEConfig:
-    """Hyper-parameters of `ImageVAE` and its training run.
+    """The constructor arguments of `ImageVAE` (how it is trained is a
+    `zoo.training_config.TrainingConfig`).
 
     Args:
         image_size: int. Height = width of the images; divisible by
@@ -27,14 +27,6 @@ class ImageVAEConfig:
         kl_schedule: str. KL annealing (`zoo.vae_losses.kl_weight`).
         kl_anneal_steps: int. Annealing length in optimizer steps (divided
             by the replicas of a distributed run).
-        batch_size: int. Images per batch (per replica).
-        learning_rate: float. Adam learning rate (times `sqrt(replicas)`
-            in a distributed run).
-        epochs: int. Default number of epochs.
-        patience: int. Early-stopping patience on validation -ELBO
-            (0 trains every epoch).
-        keep_checkpoints: int. Keep the weights of this many last epochs in
-            `checkpoints/` (as the translators do); 0 keeps none.
     """
 
     image_size: int = 8
@@ -46,11 +38,6 @@ class ImageVAEConfig:
     gaussian_sigma: float = 0.1
     kl_schedule: str = "constant"
     kl_anneal_steps: int = 1000
-    batch_size: int = 64
-    learning_rate: float = 2e-3
-    epochs: int = 100
-    patience: int = 10
-    keep_checkpoints: int = 5
 
     def __post_init__(self):
         self.filters = tuple(self.filters)

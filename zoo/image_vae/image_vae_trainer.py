@@ -28,7 +28,7 @@ class ImageVAETask(VAETask):
 
     name = ImageVAE.task
 
-    def prepare(self, write_dir, config, data, max_train_pairs):
+    def prepare(self, write_dir, config, training, data, max_train_pairs):
         images = load_images(data)
         height, width, channels = images.image_shape
         if height != width:

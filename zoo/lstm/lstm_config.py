@@ -1,16 +1,14 @@
-"""Configuration and presets of the LSTM translator."""
+"""Configuration of the LSTM translator (its presets: `lstm_presets`)."""
 
 import dataclasses
-
-from zoo.training_config import TrainingConfig
 
 ATTENTION_TYPES = ("luong_dot", "luong_general", "bahdanau")
 
 
 @dataclasses.dataclass
-class LSTMConfig(TrainingConfig):
-    """Hyper-parameters of `LSTMTranslator` (its training run's are those of
-    `TrainingConfig`).
+class LSTMConfig:
+    """The constructor arguments of `LSTMTranslator` (how it is trained is a
+    `zoo.training_config.TrainingConfig`).
 
     Args:
         source_vocabulary_size: int. WordPiece vocabulary size, source side.
@@ -47,5 +45,7 @@ class LSTMConfig(TrainingConfig):
     max_source_length: int = 48
     max_target_length: int = 64
     shared_vocabulary: bool = False
-    learning_rate: float = 2e-3
-    warmup_steps: int = 500
+
+    def __post_init__(self):
+        if self.attention not in ATTENTION_TYPES:
+            raise ValueError(f"unknown attention {self.attention!r}; choose from {', '.join(ATTENTION_TYPES)}")

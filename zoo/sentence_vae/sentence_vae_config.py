@@ -1,14 +1,14 @@
-"""Configuration and presets of the sentence VAE."""
+"""Configuration of the sentence VAE."""
 
 import dataclasses
-
 
 from zoo.vae_losses import KL_SCHEDULES
 
 
 @dataclasses.dataclass
 class SentenceVAEConfig:
-    """Hyper-parameters of `SentenceVAE` and its training run.
+    """The constructor arguments of `SentenceVAE` (how it is trained is a
+    `zoo.training_config.TrainingConfig`).
 
     Args:
         vocabulary_size: int. WordPiece vocabulary size (upper bound; the
@@ -31,14 +31,6 @@ class SentenceVAEConfig:
             divided by the replicas of a distributed run.
         kl_cycles: int. Cycles of the cyclical schedule.
         free_bits: float. Free nats per latent dimension (0 = off).
-        batch_size: int. Sentences per batch (per replica).
-        learning_rate: float. Adam learning rate (times `sqrt(replicas)`
-            in a distributed run).
-        epochs: int. Default number of epochs.
-        patience: int. Early-stopping patience on validation -ELBO
-            (0 trains every epoch).
-        keep_checkpoints: int. Keep the weights of this many last epochs in
-            `checkpoints/` (as the translators do); 0 keeps none.
     """
 
     vocabulary_size: int = 4000
@@ -56,11 +48,6 @@ class SentenceVAEConfig:
     kl_anneal_steps: int = 3000
     kl_cycles: int = 4
     free_bits: float = 0.1
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    epochs: int = 20
-    patience: int = 4
-    keep_checkpoints: int = 5
 
     def __post_init__(self):
         if self.kl_schedule not in KL_SCHEDULES:

@@ -28,12 +28,11 @@ def sentence_dataset(sentences, tokenizer, batch_size, max_length, shuffle):
 
 class SentenceVAETask(VAETask):
     """Sentences of the corpus' source side, a WordPiece vocabulary learned
-    on them (`vocab.txt`, reused on resume), Adam with clipping."""
+    on them (`vocab.txt`, reused on resume)."""
 
     name = SentenceVAE.task
-    clipnorm = 1.0
 
-    def prepare(self, write_dir, config, data, max_train_pairs):
+    def prepare(self, write_dir, config, training, data, max_train_pairs):
         corpus = load_sentences(data)
         train_sentences = corpus.train[:max_train_pairs] if max_train_pairs else corpus.train
         os.makedirs(write_dir, exist_ok=True)

@@ -1,16 +1,14 @@
-"""Configuration and presets of the Transformer translator."""
+"""Configuration of the Transformer translator (its presets: `transformer_presets`)."""
 
 import dataclasses
-
-from zoo.training_config import TrainingConfig
 
 POSITIONS = ("learned", "sinusoidal")
 
 
 @dataclasses.dataclass
-class TransformerConfig(TrainingConfig):
-    """Hyper-parameters of `TransformerTranslator` (its training run's are
-    those of `TrainingConfig`).
+class TransformerConfig:
+    """The constructor arguments of `TransformerTranslator` (how it is
+    trained is a `zoo.training_config.TrainingConfig`).
 
     Args:
         source_vocabulary_size: int. WordPiece vocabulary size, source side.
@@ -59,3 +57,7 @@ class TransformerConfig(TrainingConfig):
     scale_embeddings: bool = False
     activation: str = "relu"
     logits_bias: bool = False
+
+    def __post_init__(self):
+        if self.positions not in POSITIONS:
+            raise ValueError(f"unknown positions {self.positions!r}; choose from {', '.join(POSITIONS)}")
