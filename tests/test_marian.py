@@ -183,8 +183,6 @@ def test_hub_download_path_on_a_local_mirror(tmp_path, monkeypatch):
 
 def test_fine_tuning_an_imported_run_lowers_validation_loss(marian_run, tmp_path):
     """`zoo train transformer --init RUN`: one epoch on the bundled data."""
-    import keras
-
     from zoo.datasets.parallel_text import load_corpus
     from zoo.datasets.pipeline import make_dataset
     from zoo.losses import MaskedSequenceLoss
@@ -206,6 +204,8 @@ def test_fine_tuning_an_imported_run_lowers_validation_loss(marian_run, tmp_path
     with open(out / "run.json", encoding="utf-8") as f:
         info = json.load(f)
     assert info["init"] == str(marian_run.resolve()) and info["config"]["logits_bias"]
+    # the import's fine-tuning settings, with the overrides
+    assert (info["training"]["learning_rate"], info["training"]["warmup_steps"], info["training"]["batch_size"]) == (1e-3, 10, 32)
     assert (out / "tokenizer.json").exists() and (out / "source.spm").exists()
     assert val_loss(out) < before
 

@@ -1,7 +1,6 @@
 """The on-device runtime: no TensorFlow, manifest-driven, clear errors."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
