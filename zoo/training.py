@@ -525,9 +525,9 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
     # is what this run trains with (its model and training configs).
     replicas = strategy.num_replicas_in_sync
     global_batch = training.batch_size * replicas
-    fields = Preset(config, training).fields()
-    scaled = {name: max(1, round(fields[name] / replicas)) for name in task.step_fields}
-    fit = Preset(config, training).replace(learning_rate=training.learning_rate * math.sqrt(replicas), **scaled)
+    chosen = Preset(config, training)
+    scaled = {name: max(1, round(chosen.fields()[name] / replicas)) for name in task.step_fields}
+    fit = chosen.replace(learning_rate=training.learning_rate * math.sqrt(replicas), **scaled)
 
     def dataset(examples, shuffle):
         ds = prepared.dataset(examples, global_batch, replicas, shuffle)

@@ -1,9 +1,14 @@
 """The lstm family's presets: named `Preset`s of a `LSTMConfig` and a
 `TrainingConfig` (`get_preset`)."""
 
+import dataclasses
+
 from zoo.config_tools import Preset, select_preset
 from zoo.training_config import TrainingConfig
 from zoo.lstm.lstm_config import LSTMConfig
+
+# The recurrent models' rate and warmup (higher and shorter than the Transformers').
+RECURRENT_TRAINING = TrainingConfig(learning_rate=2e-3, warmup_steps=500)
 
 PRESETS = {
     # Unit tests: trains in seconds on 2 CPU cores.
@@ -50,13 +55,7 @@ PRESETS = {
         ),
     ),
     # Multi30k size: 2-layer bidirectional encoder, 2-layer decoder.
-    "small": Preset(
-        LSTMConfig(),
-        TrainingConfig(
-            learning_rate=2e-3,
-            warmup_steps=500,
-        ),
-    ),
+    "small": Preset(LSTMConfig(), RECURRENT_TRAINING),
     # `small` with what the published Multi30k recurrent systems use (LIUM-CVC
     # WMT17: joint 10k vocabulary, tied embeddings, dropout 0.3-0.5): one
     # joint vocabulary and table for source, target and output, dropout 0.4,
@@ -68,9 +67,8 @@ PRESETS = {
             shared_vocabulary=True,
             dropout=0.4,
         ),
-        TrainingConfig(
-            learning_rate=2e-3,
-            warmup_steps=500,
+        dataclasses.replace(
+            RECURRENT_TRAINING,
             epochs=20,
             patience=0,
             keep_checkpoints=5,
