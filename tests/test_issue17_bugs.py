@@ -3,6 +3,8 @@
 import argparse
 import pathlib
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -50,6 +52,26 @@ def test_train_preset_help_lists_exactly_the_registered_presets():
         for name in names:
             get_family(family).get_preset(name)  # accepted
         get_family(family).get_preset(_train_parser().get_default("preset"))  # the default too
+
+
+def test_train_help_and_presets_import_no_tensorflow():
+    # Presets and configs are plain dataclasses: `zoo train --help` answers at once, without TensorFlow.
+    code = (
+        "import sys, contextlib, io\n"
+        "from zoo.cli import main\n"
+        "from zoo.families import FAMILIES, get_family\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    try:\n"
+        "        main(['train', '--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "assert 'multi30k' in out.getvalue()\n"
+        "for name in FAMILIES:\n"
+        "    get_family(name).get_preset('tiny').fields()\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
 
 
 def test_ctranslate2_conversion_loads_the_run_once(tmp_path, monkeypatch):

@@ -223,13 +223,11 @@ def _add_vae_options(p, image_out):
 class _TrainHelpFormatter(argparse.HelpFormatter):
     """`zoo train --help`: fills `{presets}` in a help text with the preset
     registry (each family's `PRESETS`, what its `get_preset` accepts), so the
-    list cannot drift. The families import TensorFlow, so this happens only
-    when the help is shown."""
+    list cannot drift. Presets import no TensorFlow, so the help is quick."""
 
     def _get_help_string(self, action):
         text = super()._get_help_string(action)
         if "{presets}" in text:
-            _start_tensorflow_quietly()
             from zoo.families import FAMILIES, get_family
 
             presets = "; ".join(f"{name}: {' | '.join(get_family(name).PRESETS)}" for name in FAMILIES)

@@ -13,8 +13,9 @@ FAMILIES = {
 def get_family(name):
     """The family package: exposes `PRESETS`, `get_preset(name, **overrides)`
     -> a `zoo.config_tools.Preset` (its model config and `TrainingConfig`),
-    `config_from_dict(d)` -> its model config and `build_model(config)`;
-    optionally
+    `config_from_dict(d)` -> its model config, `build_model(config)` and
+    `model_class()` (importing the Keras model registers it for loading; the
+    package itself imports no TensorFlow); optionally
     `training_task()` -> a `zoo.training.TrainingTask` when it trains for
     another task than translation (the loop is always `zoo.training.train`)."""
     if name not in FAMILIES:

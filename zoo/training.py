@@ -742,7 +742,7 @@ def load_run(run_dir):
         raise FileNotFoundError(f"{run_dir}: no {MODEL_FILE} (is this a finished `zoo train` run?)")
     with open(os.path.join(run_dir, RUN_FILE), encoding="utf-8") as f:
         run_info = json.load(f)
-    get_family(run_info["family"])  # registers the family's Keras classes
+    get_family(run_info["family"]).model_class()  # registers the family's Keras classes
     model = keras.saving.load_model(path, safe_mode=True)
     if os.path.exists(os.path.join(run_dir, TOKENIZER_FILE)):  # SentencePiece: pieces, one per line
         source, target = run_tokenizers(run_dir)

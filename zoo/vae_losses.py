@@ -11,7 +11,7 @@
 
 from keras import ops
 
-KL_SCHEDULES = ("constant", "linear", "sigmoid", "cyclical")
+from zoo.vae_config import check_kl_schedule
 
 
 def gaussian_kl(z_mean, z_log_var):
@@ -59,8 +59,7 @@ def kl_weight(step, schedule="linear", anneal_steps=1000, cycles=4):
     Returns:
         Float32 scalar tensor in [0, 1].
     """
-    if schedule not in KL_SCHEDULES:
-        raise ValueError(f"unknown KL schedule {schedule!r}; choose from {', '.join(KL_SCHEDULES)}")
+    check_kl_schedule(schedule)
     step = ops.cast(step, "float32")
     length = float(max(anneal_steps, 1))
     if schedule == "constant":

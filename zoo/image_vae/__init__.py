@@ -1,7 +1,6 @@
 """Convolutional image VAE family (task `image_vae`)."""
 
 from zoo import config_tools
-from zoo.image_vae.image_vae import ImageVAE
 from zoo.image_vae.image_vae_config import ImageVAEConfig
 from zoo.image_vae.image_vae_presets import PRESETS, get_preset
 
@@ -12,7 +11,8 @@ def config_from_dict(values):
 
 def build_model(config):
     """An `ImageVAE` for `config` (an `ImageVAEConfig`)."""
-    return ImageVAE(**config_tools.model_arguments(config, ImageVAE))
+    cls = model_class()
+    return cls(**config_tools.model_arguments(config, cls))
 
 
 def training_task():
@@ -22,4 +22,19 @@ def training_task():
     return ImageVAETask()
 
 
-__all__ = ["PRESETS", "ImageVAE", "ImageVAEConfig", "build_model", "config_from_dict", "get_preset", "training_task"]
+def model_class():
+    """The family's Keras model class. Importing it imports Keras and registers
+    the family's classes for `keras.saving.load_model`; the rest of the package
+    (presets, configs) loads without TensorFlow."""
+    from zoo.image_vae.image_vae import ImageVAE
+
+    return ImageVAE
+
+
+def __getattr__(name):  # `from zoo.image_vae import ImageVAE` imports Keras only then
+    if name == "ImageVAE":
+        return model_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["PRESETS", "ImageVAE", "ImageVAEConfig", "build_model", "model_class", "config_from_dict", "get_preset", "training_task"]

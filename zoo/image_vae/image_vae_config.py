@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from zoo.vae_losses import KL_SCHEDULES
+from zoo.vae_config import check_kl_schedule
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 
@@ -43,5 +43,4 @@ class ImageVAEConfig:
         self.filters = tuple(self.filters)
         if self.likelihood not in LIKELIHOODS:
             raise ValueError(f"unknown likelihood {self.likelihood!r}; choose from {', '.join(LIKELIHOODS)}")
-        if self.kl_schedule not in KL_SCHEDULES:
-            raise ValueError(f"unknown KL schedule {self.kl_schedule!r}; choose from {', '.join(KL_SCHEDULES)}")
+        check_kl_schedule(self.kl_schedule)

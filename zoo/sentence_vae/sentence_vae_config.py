@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from zoo.vae_losses import KL_SCHEDULES
+from zoo.vae_config import check_kl_schedule
 
 
 @dataclasses.dataclass
@@ -50,7 +50,6 @@ class SentenceVAEConfig:
     free_bits: float = 0.1
 
     def __post_init__(self):
-        if self.kl_schedule not in KL_SCHEDULES:
-            raise ValueError(f"unknown KL schedule {self.kl_schedule!r}; choose from {', '.join(KL_SCHEDULES)}")
+        check_kl_schedule(self.kl_schedule)
         if not 0.0 <= self.word_dropout < 1.0:
             raise ValueError(f"word_dropout must be in [0, 1), got {self.word_dropout}")
