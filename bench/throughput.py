@@ -20,7 +20,7 @@ from zoo.datasets.pipeline import make_dataset
 from zoo.families import get_family
 from zoo.losses import MaskedSequenceLoss, masked_accuracy
 from zoo.text_tokenizer import END_ID, START_ID, make_tokenizer, read_vocabulary
-from zoo.training import vocabulary_files
+from zoo.training import make_optimizer, vocabulary_files
 
 
 def padded_dataset(pairs, source_tokenizer, target_tokenizer, batch_size, max_source_length, max_target_length, seed=0):
@@ -111,7 +111,7 @@ def measure_training(spec):
     model = family.build_model(config)
     model(batches[0][0])
     model.compile(
-        optimizer=keras.optimizers.AdamW(training.learning_rate, weight_decay=0.01, beta_2=0.98, clipnorm=1.0),
+        optimizer=make_optimizer(training, total),  # the run's own optimizer and schedule, as `zoo train`
         loss=MaskedSequenceLoss(label_smoothing=training.label_smoothing),
         metrics=[masked_accuracy],
         jit_compile=spec["jit_compile"],
