@@ -4,6 +4,7 @@ round trip, and a model's constructor arguments taken from its config. The
 presets themselves are in each family's `*_presets.py`."""
 
 import dataclasses
+import importlib
 import inspect
 
 from zoo.training_config import TrainingConfig
@@ -76,3 +77,32 @@ def constructor_arguments(model_class):
 def model_arguments(config, model_class):
     """`model_class`'s constructor arguments taken from a config dataclass."""
     return {name: getattr(config, name) for name in constructor_arguments(model_class)}
+
+
+def lazy_model_class(module_name, class_name):
+    """`model_class` and a module `__getattr__` for a family package whose
+    Keras model class `class_name` lives in `module_name`.
+
+    The family's presets and configs then load without TensorFlow; the model
+    module (Keras, and the registration of its classes for
+    `keras.saving.load_model`) is imported by the first `model_class()` call
+    or the first use of `package.<class_name>`.
+
+    Args:
+        module_name: str. The module defining the class, e.g.
+            `"zoo.transformer.transformer_translator"`.
+        class_name: str. The class, e.g. `"TransformerTranslator"`.
+
+    Returns:
+        `(model_class, __getattr__)`: both to be bound in the package.
+    """
+
+    def model_class():
+        return getattr(importlib.import_module(module_name), class_name)
+
+    def module_getattr(name):
+        if name == class_name:
+            return model_class()
+        raise AttributeError(f"module {module_name.rsplit('.', 1)[0]!r} has no attribute {name!r}")
+
+    return model_class, module_getattr

@@ -5,6 +5,10 @@ from zoo.image_vae.image_vae_config import ImageVAEConfig
 from zoo.image_vae.image_vae_presets import PRESETS, get_preset
 
 
+# The Keras model is imported on first use: presets and configs load without TensorFlow.
+model_class, __getattr__ = config_tools.lazy_model_class("zoo.image_vae.image_vae", "ImageVAE")
+
+
 def config_from_dict(values):
     return config_tools.config_from_dict(ImageVAEConfig, values)
 
@@ -20,21 +24,6 @@ def training_task():
     from zoo.image_vae.image_vae_trainer import ImageVAETask
 
     return ImageVAETask()
-
-
-def model_class():
-    """The family's Keras model class. Importing it imports Keras and registers
-    the family's classes for `keras.saving.load_model`; the rest of the package
-    (presets, configs) loads without TensorFlow."""
-    from zoo.image_vae.image_vae import ImageVAE
-
-    return ImageVAE
-
-
-def __getattr__(name):  # `from zoo.image_vae import ImageVAE` imports Keras only then
-    if name == "ImageVAE":
-        return model_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["PRESETS", "ImageVAE", "ImageVAEConfig", "build_model", "model_class", "config_from_dict", "get_preset", "training_task"]
