@@ -135,6 +135,7 @@ def translator_config(config, max_length=None):
         num_encoder_layers=int(config["encoder_layers"]),
         num_decoder_layers=int(config["decoder_layers"]),
         dropout=float(config.get("dropout", 0.1)),
+        attention_dropout=float(config.get("attention_dropout", 0.0)),  # transformers' MarianConfig default
         max_source_length=length,
         max_target_length=length,
         shared_vocabulary=True,

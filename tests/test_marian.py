@@ -204,6 +204,7 @@ def test_fine_tuning_an_imported_run_lowers_validation_loss(marian_run, tmp_path
     with open(out / "run.json", encoding="utf-8") as f:
         info = json.load(f)
     assert info["init"] == str(marian_run.resolve()) and info["config"]["logits_bias"]
+    assert (info["config"]["dropout"], info["config"]["attention_dropout"]) == (0.1, 0.0)  # the checkpoint's config.json
     # the import's fine-tuning settings, with the overrides
     assert (info["training"]["learning_rate"], info["training"]["warmup_steps"], info["training"]["batch_size"]) == (1e-3, 10, 32)
     assert (out / "tokenizer.json").exists() and (out / "source.spm").exists()

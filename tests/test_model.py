@@ -110,3 +110,35 @@ def test_sinusoidal_positions_layout():
     # Channel i (< half) is sin(p / 10000^(2i/dim)); channel half + i its cosine.
     np.testing.assert_allclose(table[3, 1], np.sin(3 / 10000 ** (2 / 8)), rtol=1e-6)
     np.testing.assert_allclose(table[3, 5], np.cos(3 / 10000 ** (2 / 8)), rtol=1e-6)
+
+
+def test_attention_dropout_is_separate_from_dropout(tmp_path):
+    # fairseq's transformer_tiny and Marian drop attention probabilities at their own rate
+    # (0 there); keras-hub's blocks use `dropout` for both unless `attention_dropout` is set.
+    from zoo.cli import config_overrides
+
+    inputs = {"encoder_inputs": SOURCE, "decoder_inputs": TARGET}
+
+    def training_outputs_vary(model):
+        model(inputs)
+        return not np.allclose(np.asarray(model(inputs, training=True)), np.asarray(model(inputs, training=True)))
+
+    assert not training_outputs_vary(small_model())  # dropout 0 everywhere: deterministic
+    only_attention = small_model(attention_dropout=0.5)
+    assert training_outputs_vary(only_attention)  # the attention layers drop, nothing else does
+    loaded = run_saving_test(only_attention, tmp_path, SOURCE, TARGET)
+    assert loaded.attention_dropout == 0.5 and training_outputs_vary(loaded)
+    run_config_round_trip(only_attention)
+    none_in_attention = TransformerTranslator(
+        60, 60, hidden_dim=32, intermediate_dim=64, num_heads=2, num_encoder_layers=1, num_decoder_layers=1,
+        dropout=0.3, attention_dropout=0.0, max_source_length=10, max_target_length=8,
+    )
+    none_in_attention(inputs)
+    attentions = [none_in_attention.encoder_layers[0]._self_attention_layer,
+                  none_in_attention.decoder_layers[0]._self_attention_layer,
+                  none_in_attention.decoder_layers[0]._cross_attention_layer]
+    assert [a.dropout for a in attentions] == [0.0, 0.0, 0.0]
+    assert none_in_attention.decoder_layers[0]._feedforward_dropout.rate == 0.3
+    assert get_preset("multi30k").model.attention_dropout is None  # the recipe as measured
+    assert config_overrides("transformer", "multi30k", ["attention_dropout=0"]) == {"attention_dropout": 0.0}
+    assert config_overrides("transformer", "multi30k", ["attention_dropout=none"]) == {"attention_dropout": None}

@@ -16,7 +16,8 @@ def config_overrides(family, preset, items):
 
     Values are cast to the type of the preset's field (`true`/`false` for
     booleans); a tuple or list field takes comma-separated values of the type
-    of its default's elements (`--set filters=16,32` -> `(16, 32)`). An
+    of its default's elements (`--set filters=16,32` -> `(16, 32)`); a field
+    whose default is None takes `none` or a number. An
     unknown field or a value that does not cast is a one-line error.
     """
 
@@ -39,6 +40,11 @@ def config_overrides(family, preset, items):
             raise ValueError(f"--set {item!r}: expected FIELD=VALUE with FIELD one of {', '.join(sorted(fields))}")
         default = base[key]
         kind = type(default)
+        if default is None:  # an optional rate (`attention_dropout`): `none` or a number
+            if raw.lower() == "none":
+                overrides[key] = None
+                continue
+            kind = float
         if kind in (tuple, list):
             element = type(default[0]) if default else str
             values = []

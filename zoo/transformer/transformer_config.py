@@ -38,6 +38,8 @@ class TransformerConfig:
         activation: str. Feed-forward activation (`relu`, `gelu`, `swish`).
         logits_bias: bool. A bias vector added to the logits (Marian's
             `final_logits_bias`).
+        attention_dropout: float or None. Dropout on the attention
+            probabilities; None: the same as `dropout` (keras-hub's blocks).
     """
 
     source_vocabulary_size: int = 8000
@@ -57,6 +59,7 @@ class TransformerConfig:
     scale_embeddings: bool = False
     activation: str = "relu"
     logits_bias: bool = False
+    attention_dropout: float | None = None
 
     def __post_init__(self):
         if self.positions not in POSITIONS:

@@ -29,7 +29,11 @@ class TransformerTranslator(EncoderDecoder):
         num_heads: int. Attention heads.
         num_encoder_layers: int. Encoder depth.
         num_decoder_layers: int. Decoder depth.
-        dropout: float. Dropout rate.
+        dropout: float. Dropout rate on the embeddings and on the output of
+            every attention and feed-forward block.
+        attention_dropout: float or None. Dropout rate on the attention
+            probabilities; None uses `dropout` (keras-hub's blocks), fairseq
+            and Marian set it apart (0 in fairseq's `transformer_tiny`).
         max_source_length: int. Longest source sequence.
         max_target_length: int. Decoder positions (K/V cache length).
         tie_embeddings: bool. Compute the logits with the transpose of the
@@ -71,6 +75,7 @@ class TransformerTranslator(EncoderDecoder):
         scale_embeddings=False,
         activation="relu",
         logits_bias=False,
+        attention_dropout=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -93,6 +98,7 @@ class TransformerTranslator(EncoderDecoder):
         self.scale_embeddings = scale_embeddings
         self.activation = activation
         self.logits_bias = logits_bias
+        self.attention_dropout = attention_dropout
         self.head_dim = hidden_dim // num_heads
         self.embedding_scale = float(np.sqrt(hidden_dim)) if scale_embeddings else 1.0
 
@@ -100,7 +106,9 @@ class TransformerTranslator(EncoderDecoder):
             return dict(
                 intermediate_dim=intermediate_dim,
                 num_heads=num_heads,
-                dropout=dropout,
+                # Every dropout layer of a block is made at this rate (so that it
+                # can drop); `_set_attention_dropout` then sets each rate.
+                dropout=max(dropout, attention_dropout or 0.0),
                 activation=activation,
                 normalize_first=normalize_first,
             )
@@ -134,7 +142,26 @@ class TransformerTranslator(EncoderDecoder):
             return
         ids = ops.ones((1, 2), "int32")  # two positions: a softmax over one key would warn
         self.call({"encoder_inputs": ids, "decoder_inputs": ids})
+        if self.attention_dropout is not None:
+            self._set_attention_dropout(self.attention_dropout)
         self.built = True
+
+    def _set_attention_dropout(self, rate):
+        """keras-hub's blocks use their one `dropout` for the attention
+        probabilities (Keras `MultiHeadAttention`) and for the block outputs.
+        The blocks were made at the larger of the two rates, so every dropout
+        layer can drop; set the attention layers to `rate` and the block
+        outputs to `self.dropout`. At 0, Keras also takes its fused
+        `dot_product_attention` path."""
+        for block in [*self.encoder_layers, *self.decoder_layers]:
+            for name in ("_self_attention_layer", "_cross_attention_layer"):
+                attention = getattr(block, name, None)
+                if attention is not None:
+                    attention._dropout = rate
+                    attention._dropout_layer.rate = rate
+            for name in ("_self_attention_dropout", "_cross_attention_dropout", "_feedforward_dropout"):
+                if getattr(block, name, None) is not None:
+                    getattr(block, name).rate = self.dropout
 
     @property
     def _legacy_embeddings(self):
