@@ -379,9 +379,11 @@ def build_parser():
 
 
 # TensorFlow's notices printed from C++ before its logging starts (no CUDA
-# driver, CPU features): absl-style `I0000 ...` lines and their preamble.
+# driver, CPU features, oneDNN on CPUs with AVX-512 VNNI/BF16 or AMX):
+# absl-style `I0000 ...` lines and their preamble.
 TENSORFLOW_NOTICES = re.compile(
     r"^([IWE]\d{4} [\d:.]+ +\d+ (cudart_stub|cuda_platform|cpu_feature_guard|cuda_executor|gpu_device)\.cc"
+    r"|[IWE]\d{4} [\d:.]+ +\d+ port\.cc:\d+\] oneDNN custom operations are on"
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
     r"|To enable the following instructions: .*rebuild TensorFlow)"
 )
