@@ -1,6 +1,6 @@
 """Orchestration of `zoo bench`: convert what is missing, measure, report.
 
-Stages (one tqdm bar over all of them): per family, the missing artifacts
+Stages (one progress bar over all of them, one line per stage in a log): per family, the missing artifacts
 are converted (`converters.convert.convert`), a CTranslate2 model is mapped
 where the family allows it, quality is scored in this process, and every
 latency/memory figure and the training throughput are measured in their own
@@ -16,10 +16,9 @@ import os
 import platform
 import traceback
 
-from tqdm.auto import tqdm
-
 from bench import report, sections
 from converters.recipes import RECIPES
+from converters.stage_progress import StageProgress
 from zoo import atomic
 
 RESULTS_FILE = "results.json"
@@ -192,7 +191,7 @@ def run_benchmark(
     bench = Bench(runs, out_dir, data, artifacts, work_dir, recipes, options)
     plans = {family: sections.plan(bench, family) for family in runs}
     total = sum(len(stages) for stages in plans.values()) + 1
-    with tqdm(total=total, desc="bench", bar_format="{desc}: {n}/{total} {bar} {elapsed}") as bench.bar:
+    with StageProgress(total, "bench") as bench.bar:
         for family, stages in plans.items():
             for name, fn, path in stages:
                 bench.stage(family, name, fn, path)

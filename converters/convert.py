@@ -21,10 +21,10 @@ import warnings
 
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
 
 from converters.export import export_saved_model
 from converters.recipes import get_recipe
+from converters.stage_progress import StageProgress
 from converters.tasks import get_task
 from converters.tflite_inspect import XnnpackReportError, op_counts, xnnpack_partitions
 from ondevice.errors import ZooError
@@ -123,7 +123,7 @@ def convert(
         The manifest dict written.
     """
     recipe = get_recipe(recipe)
-    stages = tqdm(total=5, desc="convert", disable=not verbose, bar_format="{desc}: {n}/{total} {bar} {elapsed}")
+    stages = StageProgress(5, "convert", enabled=verbose)
     stages.set_description(f"convert [{recipe.name}] load run")
     model, run_info, _, _ = load_run(run_dir)
     task = get_task(run_info.get("task") or model_task(model))(

@@ -33,6 +33,9 @@ def test_cli_end_to_end(tmp_path, family, recipe):
         assert noise not in out.stderr.decode()
     out = run("convert", str(run_dir), "--quant", recipe, "--out", str(artifact), "--num-verify", "16")
     assert b"decode_step" in out.stdout and (artifact / "model.tflite").exists()
+    # In a log its progress is one line per stage, no carriage-return frames.
+    stages = [line for line in out.stderr.decode().splitlines() if line.startswith(f"convert [{recipe}]")]
+    assert len(stages) == 5 and b"\r" not in out.stderr, out.stderr.decode()[-2000:]
 
     out = run("translate", str(artifact), "I am hungry.", "Where is the cat?")
     assert len(out.stdout.decode().splitlines()) == 2
@@ -70,3 +73,32 @@ def test_set_overrides_are_typed_and_checked():
             config_overrides("lstm", "tiny", bad)
     result = run("train", "lstm", "--preset", "tiny", "--out", "unused", "--set", "nope=1", check=False)
     assert result.returncode == 2 and b"expected FIELD=VALUE" in result.stderr
+
+
+def test_stage_progress_is_a_bar_on_a_terminal_and_lines_in_a_log():
+    import io
+
+    from converters.stage_progress import StageProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    log = io.StringIO()
+    with StageProgress(2, "job", stream=log) as progress:
+        for name in ("load", "write"):
+            progress.set_description(f"job {name}")
+            progress.update()
+    assert log.getvalue().splitlines() == ["job load (1/2, 0 s)", "job write (2/2, 0 s)"]
+
+    terminal = Terminal()
+    with StageProgress(2, "job", stream=terminal) as progress:
+        progress.set_description("job load")
+        progress.update(2)
+    assert "\r" in terminal.getvalue() and "2/2" in terminal.getvalue()
+
+    quiet = io.StringIO()
+    with StageProgress(2, "job", enabled=False, stream=quiet) as progress:
+        progress.set_description("job load")
+        progress.update()
+    assert quiet.getvalue() == ""
