@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Multi30k En->De Transformer, preset `multi30k` (the fairseq transformer_tiny recipe, cased, pre-norm):
-# 4+4 layers of width 128, one joint WordPiece vocabulary and token table,
+# 4+4 layers of width 128, one joint WordPiece vocabulary and token table, no attention dropout,
 # inverse-sqrt schedule, 60 epochs, the last 10 averaged. Trains, evaluates, converts
 # every recipe, and ships the dynamic_int8 artifact with its model card to
 # models/multi30k_en_de_transformer.

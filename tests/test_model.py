@@ -139,6 +139,7 @@ def test_attention_dropout_is_separate_from_dropout(tmp_path):
                   none_in_attention.decoder_layers[0]._cross_attention_layer]
     assert [a.dropout for a in attentions] == [0.0, 0.0, 0.0]
     assert none_in_attention.decoder_layers[0]._feedforward_dropout.rate == 0.3
-    assert get_preset("multi30k").model.attention_dropout is None  # the recipe as measured
+    assert get_preset("multi30k").model.attention_dropout == 0.0  # fairseq's; +0.58 val BLEU on Multi30k
+    assert config_overrides("transformer", "small", ["attention_dropout=0.1"]) == {"attention_dropout": 0.1}
     assert config_overrides("transformer", "multi30k", ["attention_dropout=0"]) == {"attention_dropout": 0.0}
     assert config_overrides("transformer", "multi30k", ["attention_dropout=none"]) == {"attention_dropout": None}

@@ -17,7 +17,7 @@ def config_overrides(family, preset, items):
     Values are cast to the type of the preset's field (`true`/`false` for
     booleans); a tuple or list field takes comma-separated values of the type
     of its default's elements (`--set filters=16,32` -> `(16, 32)`); a field
-    whose default is None takes `none` or a number. An
+    annotated `X | None` takes `none` or an X. An
     unknown field or a value that does not cast is a one-line error.
     """
 
@@ -30,7 +30,8 @@ def config_overrides(family, preset, items):
             return raw.lower() in ("true", "1")
         return kind(raw)
 
-    base = get_family(family).get_preset(preset).fields()  # the model's and the training's
+    chosen = get_family(family).get_preset(preset)
+    base, optional = chosen.fields(), chosen.optional_fields()  # the model's and the training's
     fields = set(base)
     overrides = {}
     for item in items:
@@ -39,12 +40,10 @@ def config_overrides(family, preset, items):
         if not sep or key not in fields:
             raise ValueError(f"--set {item!r}: expected FIELD=VALUE with FIELD one of {', '.join(sorted(fields))}")
         default = base[key]
-        kind = type(default)
-        if default is None:  # an optional rate (`attention_dropout`): `none` or a number
-            if raw.lower() == "none":
-                overrides[key] = None
-                continue
-            kind = float
+        kind = optional.get(key, type(default))
+        if key in optional and raw.lower() == "none":
+            overrides[key] = None
+            continue
         if kind in (tuple, list):
             element = type(default[0]) if default else str
             values = []

@@ -6,6 +6,8 @@ presets themselves are in each family's `*_presets.py`."""
 import dataclasses
 import importlib
 import inspect
+import types
+import typing
 
 from zoo.training_config import TrainingConfig
 
@@ -26,6 +28,16 @@ class Preset:
     def fields(self):
         """`{field name: current value}` of both configs (their names never clash)."""
         return {**dataclasses.asdict(self.model), **dataclasses.asdict(self.training)}
+
+    def optional_fields(self):
+        """`{field name: X}` for the fields of both configs annotated `X | None`."""
+        hints = {**typing.get_type_hints(type(self.model)), **typing.get_type_hints(type(self.training))}
+        optional = {}
+        for name, hint in hints.items():
+            args = typing.get_args(hint)
+            if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args:
+                (optional[name],) = [a for a in args if a is not type(None)]
+        return optional
 
     def replace(self, **overrides):
         """A copy with `overrides` applied to whichever config has each field.

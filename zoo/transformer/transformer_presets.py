@@ -79,7 +79,9 @@ PRESETS = {
     # 3.5e-3), for 60 epochs (~9k updates, theirs 8k), XLA-compiled steps;
     # and pre-norm: their post-norm blocks learned far slower here (val token
     # accuracy 0.17 vs 0.28 after 2 epochs; 0.30 after 13 epochs of the full
-    # post-norm recipe), so warmup is 1,000 updates instead of 2,000.
+    # post-norm recipe), so warmup is 1,000 updates instead of 2,000. No
+    # dropout on attention probabilities, as fairseq: +0.58 val BLEU (beam 5,
+    # lowercased: 40.05 vs 39.47 with keras-hub's default of `dropout` there).
     "multi30k": Preset(
         TransformerConfig(
             source_vocabulary_size=10000,
@@ -90,6 +92,7 @@ PRESETS = {
             num_encoder_layers=4,
             num_decoder_layers=4,
             dropout=0.3,
+            attention_dropout=0.0,
             shared_vocabulary=True,
             positions="sinusoidal",
             scale_embeddings=True,
