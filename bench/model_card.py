@@ -77,7 +77,9 @@ def render(title, run_info, epochs, rows, shipped, data_terms, split, beam, exam
         f"`zoo train {run_info['family']} --preset {run_info.get('preset')}` "
         f"({epochs} epochs on 2 CPU cores, {hours:.1f} h of training"
         + (f"; the weights of epochs {averaged[0]}–{averaged[-1]} averaged" if averaged else "")
-        + "). Configuration:",
+        + ")."
+        + (f" {run_info['note']}" if run_info.get("note") else "")
+        + " Configuration:",
         "",
         "```json",
         json.dumps(config, indent=1, sort_keys=True),
