@@ -27,6 +27,9 @@ computes the symmetric int16 ranges with zero point -1 instead of 0, which
 LiteRT's 16x8 kernels reject; `symmetric_int16_zero_points` sets them to 0
 (shifting the range by one step of 1/65535 of its width).
 
+`dynamic_int8` stores a tied token table (joint vocabulary) once
+(`share_token_tables`).
+
 Thresholds are checked on real sentences by `converters.verify`: the share of
 decode steps whose argmax agrees with Keras along the Keras greedy path
 (`min_token_agreement`), and for float32 also the largest logit difference.
@@ -53,6 +56,8 @@ class Recipe:
         dynamic_activations: bool. Activations are quantized at run time
             from their own range (so padding a batch changes the numbers a
             little, as in the static-shape web model).
+        share_tables: bool. Store a tied token table once
+            (`share_token_tables`).
     """
 
     name: str
@@ -62,6 +67,7 @@ class Recipe:
     int8_ops: tuple = ()
     activations: str = "int8"
     dynamic_activations: bool = False
+    share_tables: bool = False
 
     def configure(self, converter, representative_dataset=None):
         """Apply this recipe to a `tf.lite.TFLiteConverter`."""
@@ -81,7 +87,8 @@ class Recipe:
         """Configure `converter`, run it and return the `.tflite` bytes."""
         self.configure(converter, representative_dataset)
         if not self.int8_ops:
-            return converter.convert()
+            model_bytes = converter.convert()
+            return share_token_tables(model_bytes) if self.share_tables else model_bytes
         from tensorflow.compiler.mlir.lite import types_pb2
         from tensorflow.lite.python import convert as lite_convert
 
@@ -134,6 +141,78 @@ def widen_degenerate_ranges(calibrated, half_width=1e-3):
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model)) if changed else calibrated
 
 
+def share_token_tables(model_bytes):
+    """Store a token table used by both a lookup and the output layer once.
+
+    With one joint vocabulary (`shared_vocabulary`) the embedding table and
+    the output projection are the same matrix, but dynamic-range
+    quantization writes it twice: for GATHER with one scale for the whole
+    table, for FULLY_CONNECTED with one scale per row. A hybrid
+    FULLY_CONNECTED (float input) whose int8 weights equal a GATHER table up
+    to the two roundings is pointed at the table's buffer and scale, and
+    buffers no tensor reads any more are emptied. On the Multi30k
+    Transformer this saves 0.82 MB of 3.74 at the same val BLEU (beam 5:
+    40.52 against 40.53 lowercased).
+
+    Args:
+        model_bytes: bytes. A dynamic-range quantized model.
+
+    Returns:
+        The model bytes, unchanged if no table is shared.
+    """
+    import numpy as np
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
+    names = {i: max(c.builtinCode, c.deprecatedBuiltinCode) for i, c in enumerate(model.operatorCodes)}
+    int8 = schema.TensorType.INT8
+
+    def constant_int8(tensor, per_tensor):
+        q = tensor.quantization
+        data = model.buffers[tensor.buffer].data
+        if tensor.type != int8 or len(tensor.shape) != 2 or data is None or q is None or q.scale is None:
+            return None
+        if np.any(np.asarray(q.zeroPoint)) or (per_tensor and len(q.scale) != 1):
+            return None
+        return np.frombuffer(bytes(data), np.int8).reshape(tuple(tensor.shape))
+
+    tables = {}  # shape -> (buffer, tensor, int8 values) of a GATHER table
+    for subgraph in model.subgraphs:
+        for op in subgraph.operators or []:
+            if names[op.opcodeIndex] == schema.BuiltinOperator.GATHER:
+                table = subgraph.tensors[op.inputs[0]]
+                values = constant_int8(table, per_tensor=True)
+                if values is not None:
+                    tables.setdefault(tuple(table.shape), (table.buffer, table, values))
+    replaced = set()  # buffers of the weight matrices now read from a table
+    for subgraph in model.subgraphs:
+        for op in subgraph.operators or []:
+            if names[op.opcodeIndex] != schema.BuiltinOperator.FULLY_CONNECTED:
+                continue
+            weights = subgraph.tensors[op.inputs[1]]
+            if subgraph.tensors[op.inputs[0]].type != schema.TensorType.FLOAT32 or tuple(weights.shape) not in tables:
+                continue
+            buffer, table, table_values = tables[tuple(weights.shape)]
+            values = constant_int8(weights, per_tensor=False)
+            if values is None or weights.buffer == buffer:
+                continue
+            row_scales = np.broadcast_to(np.asarray(weights.quantization.scale, np.float32), (len(values),))
+            table_scale = float(table.quantization.scale[0])
+            difference = np.abs(values * row_scales[:, None] - table_values * table_scale)
+            if np.all(difference <= (row_scales[:, None] + table_scale) / 2 + 1e-6):  # the same matrix
+                replaced.add(weights.buffer)
+                weights.buffer = buffer
+                weights.quantization = table.quantization
+    if not replaced:
+        return model_bytes
+    read = {tensor.buffer for subgraph in model.subgraphs for tensor in subgraph.tensors}
+    read |= {entry.buffer for entry in model.metadata or []} | set(model.metadataBuffer or [])
+    for index in replaced - read:
+        model.buffers[index].data = None
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
 def symmetric_int16_zero_points(model_bytes):
     """Set the zero point of every int16 tensor to 0 (LiteRT's 16x8 contract).
 
@@ -169,7 +248,7 @@ RECIPES = {
     for r in (
         Recipe("float32", min_token_agreement=1.0, max_logit_diff=1e-3),
         Recipe("float16", min_token_agreement=0.97),
-        Recipe("dynamic_int8", min_token_agreement=0.93, dynamic_activations=True),
+        Recipe("dynamic_int8", min_token_agreement=0.93, dynamic_activations=True, share_tables=True),
         Recipe("int8", min_token_agreement=0.85, needs_calibration=True, int8_ops=("FULLY_CONNECTED", "GATHER")),
         Recipe(
             "int16x8",

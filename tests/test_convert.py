@@ -18,7 +18,27 @@ FAMILIES = ["transformer", "lstm"]
 # Every family x recipe; the shared-vocabulary post-norm Transformer (the
 # `multi30k` preset's options) in the recipes the shipped models use.
 CASES = [(f, r) for f in FAMILIES + ["transformer_tied"] for r in RECIPES]
-CASES += [("transformer_shared", r) for r in ("float32", "int8")]
+CASES += [("transformer_shared", r) for r in ("float32", "dynamic_int8", "int8")]
+
+
+def output_table_buffers(model_bytes):
+    """The buffers of the decoder's output-layer weights and of the embedding
+    tables of the same shape: `(output layer buffers, table buffers)`."""
+    from converters.tflite_inspect import flatbuffer_utils, schema
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
+    codes = {i: max(c.builtinCode, c.deprecatedBuiltinCode) for i, c in enumerate(model.operatorCodes)}
+    weights, tables = {}, {}
+    for subgraph in model.subgraphs:
+        for op in subgraph.operators:
+            if codes[op.opcodeIndex] == schema.BuiltinOperator.FULLY_CONNECTED:
+                tensor = subgraph.tensors[op.inputs[1]]
+                weights.setdefault(tuple(tensor.shape), set()).add(tensor.buffer)
+            elif codes[op.opcodeIndex] == schema.BuiltinOperator.GATHER:
+                tensor = subgraph.tensors[op.inputs[0]]
+                tables.setdefault(tuple(tensor.shape), set()).add(tensor.buffer)
+    vocabulary_shape = max(weights, key=lambda shape: shape[0])  # (vocabulary, width): the logits layer
+    return weights[vocabulary_shape], tables.get(vocabulary_shape, set())
 
 
 @pytest.mark.parametrize("family,recipe", CASES)
@@ -65,6 +85,10 @@ def test_convert_recipe(convert_tiny, family, recipe):
         assert quantized_types[{"int8": "INT8", "int16x8": "INT16"}[recipe]] > 0
     if recipe == "int8":
         assert quantized_types["INT16"] == 0
+    if recipe == "dynamic_int8":  # a tied token table is stored once, an untied one is not shared
+        output_layer, tables = output_table_buffers(model_bytes)
+        tied = family in ("transformer_shared", "transformer_tied")
+        assert (output_layer <= tables) == tied, (output_layer, tables)
 
 
 def test_failed_verification_writes_nothing_and_keeps_old_artifact(tiny_run, convert_tiny, tmp_path, monkeypatch):
