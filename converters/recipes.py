@@ -177,14 +177,14 @@ def share_token_tables(model_bytes):
             return None
         return np.frombuffer(bytes(data), np.int8).reshape(tuple(tensor.shape))
 
-    tables = {}  # shape -> (buffer, tensor, int8 values) of a GATHER table
+    tables = {}  # shape -> {buffer: (tensor, int8 values)} of the GATHER tables
     for subgraph in model.subgraphs:
         for op in subgraph.operators or []:
             if names[op.opcodeIndex] == schema.BuiltinOperator.GATHER:
                 table = subgraph.tensors[op.inputs[0]]
                 values = constant_int8(table, per_tensor=True)
                 if values is not None:
-                    tables.setdefault(tuple(table.shape), (table.buffer, table, values))
+                    tables.setdefault(tuple(table.shape), {})[table.buffer] = (table, values)
     replaced = set()  # buffers of the weight matrices now read from a table
     for subgraph in model.subgraphs:
         for op in subgraph.operators or []:
@@ -193,17 +193,18 @@ def share_token_tables(model_bytes):
             weights = subgraph.tensors[op.inputs[1]]
             if subgraph.tensors[op.inputs[0]].type != schema.TensorType.FLOAT32 or tuple(weights.shape) not in tables:
                 continue
-            buffer, table, table_values = tables[tuple(weights.shape)]
             values = constant_int8(weights, per_tensor=False)
-            if values is None or weights.buffer == buffer:
+            if values is None:
                 continue
             row_scales = np.broadcast_to(np.asarray(weights.quantization.scale, np.float32), (len(values),))
-            table_scale = float(table.quantization.scale[0])
-            difference = np.abs(values * row_scales[:, None] - table_values * table_scale)
-            if np.all(difference <= (row_scales[:, None] + table_scale) / 2 + 1e-6):  # the same matrix
-                replaced.add(weights.buffer)
-                weights.buffer = buffer
-                weights.quantization = table.quantization
+            for buffer, (table, table_values) in tables[tuple(weights.shape)].items():
+                table_scale = float(table.quantization.scale[0])
+                difference = np.abs(values * row_scales[:, None] - table_values * table_scale)
+                if weights.buffer != buffer and np.all(difference <= (row_scales[:, None] + table_scale) / 2 + 1e-6):
+                    replaced.add(weights.buffer)  # the same matrix, up to the two roundings
+                    weights.buffer = buffer
+                    weights.quantization = table.quantization
+                    break
     if not replaced:
         return model_bytes
     read = {tensor.buffer for subgraph in model.subgraphs for tensor in subgraph.tensors}
