@@ -161,11 +161,11 @@ def share_token_tables(model_bytes):
         The model bytes, unchanged if no table is shared.
     """
     import numpy as np
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
+
+    from converters.tflite_inspect import _op_name, flatbuffer_utils, schema
 
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
-    names = {i: max(c.builtinCode, c.deprecatedBuiltinCode) for i, c in enumerate(model.operatorCodes)}
+    names = [_op_name(code) for code in model.operatorCodes]
     int8 = schema.TensorType.INT8
 
     def constant_int8(tensor, per_tensor):
@@ -180,7 +180,7 @@ def share_token_tables(model_bytes):
     tables = {}  # shape -> {buffer: (tensor, int8 values)} of the GATHER tables
     for subgraph in model.subgraphs:
         for op in subgraph.operators or []:
-            if names[op.opcodeIndex] == schema.BuiltinOperator.GATHER:
+            if names[op.opcodeIndex] == "GATHER":
                 table = subgraph.tensors[op.inputs[0]]
                 values = constant_int8(table, per_tensor=True)
                 if values is not None:
@@ -188,7 +188,7 @@ def share_token_tables(model_bytes):
     replaced = set()  # buffers of the weight matrices now read from a table
     for subgraph in model.subgraphs:
         for op in subgraph.operators or []:
-            if names[op.opcodeIndex] != schema.BuiltinOperator.FULLY_CONNECTED:
+            if names[op.opcodeIndex] != "FULLY_CONNECTED":
                 continue
             weights = subgraph.tensors[op.inputs[1]]
             if subgraph.tensors[op.inputs[0]].type != schema.TensorType.FLOAT32 or tuple(weights.shape) not in tables:

@@ -24,17 +24,17 @@ CASES += [("transformer_shared", r) for r in ("float32", "dynamic_int8", "int8")
 def output_table_buffers(model_bytes):
     """The buffers of the decoder's output-layer weights and of the embedding
     tables of the same shape: `(output layer buffers, table buffers)`."""
-    from converters.tflite_inspect import flatbuffer_utils, schema
+    from converters.tflite_inspect import _op_name, flatbuffer_utils
 
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
-    codes = {i: max(c.builtinCode, c.deprecatedBuiltinCode) for i, c in enumerate(model.operatorCodes)}
+    codes = [_op_name(code) for code in model.operatorCodes]
     weights, tables = {}, {}
     for subgraph in model.subgraphs:
         for op in subgraph.operators:
-            if codes[op.opcodeIndex] == schema.BuiltinOperator.FULLY_CONNECTED:
+            if codes[op.opcodeIndex] == "FULLY_CONNECTED":
                 tensor = subgraph.tensors[op.inputs[1]]
                 weights.setdefault(tuple(tensor.shape), set()).add(tensor.buffer)
-            elif codes[op.opcodeIndex] == schema.BuiltinOperator.GATHER:
+            elif codes[op.opcodeIndex] == "GATHER":
                 tensor = subgraph.tensors[op.inputs[0]]
                 tables.setdefault(tuple(tensor.shape), set()).add(tensor.buffer)
     vocabulary_shape = max(weights, key=lambda shape: shape[0])  # (vocabulary, width): the logits layer
