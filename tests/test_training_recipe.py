@@ -59,6 +59,48 @@ def test_token_batches_and_bucket_padding():
     assert shapes <= {(8, 8), (16, 16), (24, 24)} and len(shapes) >= 2
 
 
+def test_rdrop_pairs_and_consistency_term(tmp_path):
+    """R-Drop: `duplicate` repeats each example in the next row; the loss adds
+    alpha/2 x the symmetric KL of each pair per token, 0 for equal rows."""
+    from zoo.datasets.pipeline import make_dataset
+    from zoo.losses import MaskedSequenceLoss
+
+    pairs = load_corpus(None).train[:200]
+    source, target = _tokenizers(pairs)
+    plain = list(make_dataset(pairs, source, target, 16, 24, 24, shuffle=False))
+    doubled = list(make_dataset(pairs, source, target, 16, 24, 24, shuffle=False, duplicate=True))
+    assert len(plain) == len(doubled)
+    for (x, y), (x2, y2) in zip(plain, doubled):
+        for a, b in ((x["encoder_inputs"], x2["encoder_inputs"]), (x["decoder_inputs"], x2["decoder_inputs"]), (y, y2)):
+            np.testing.assert_array_equal(np.repeat(a.numpy(), 2, axis=0), b.numpy())
+
+    rng = np.random.default_rng(0)
+    labels = np.array([[5, 3, 2, 0], [5, 3, 2, 0], [4, 2, 0, 0], [4, 2, 0, 0]], np.int32)  # two pairs, padded
+    logits = rng.normal(size=(4, 4, 7)).astype(np.float32)
+    plain_loss = MaskedSequenceLoss(label_smoothing=0.1)
+    rdrop = MaskedSequenceLoss(label_smoothing=0.1, rdrop_alpha=5.0)
+    same = np.repeat(logits[::2], 2, axis=0)  # no dropout: both rows of a pair agree
+    assert float(rdrop(labels, same)) == pytest.approx(float(plain_loss(labels, same)), rel=1e-6)
+
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    kl = 0.5 * ((np.exp(log_p[0::2]) - np.exp(log_p[1::2])) * (log_p[0::2] - log_p[1::2])).sum(-1)  # (pairs, time)
+    mask = labels[0::2] != 0
+    expected = float(plain_loss(labels, logits)) + 2.5 * kl[mask].sum() / mask.sum()  # alpha / 2 x KL per token
+    assert float(rdrop(labels, logits)) == pytest.approx(expected, rel=1e-5)
+    assert MaskedSequenceLoss.from_config(rdrop.get_config()).rdrop_alpha == 5.0
+
+    from zoo.training import train
+
+    run_dir = tmp_path / "rdrop"
+    train("transformer", str(run_dir), preset="tiny", epochs=1, overrides={"rdrop_alpha": 5.0}, max_train_pairs=300, verbose=0)
+    history = (run_dir / "history.csv").read_text().splitlines()
+    assert len(history) == 2 and "nan" not in history[1]
+    with pytest.raises(ValueError, match="rdrop_alpha"):
+        from zoo.transformer import get_preset
+
+        get_preset("tiny", rdrop_alpha=-1.0)
+
+
 def test_epoch_checkpoints_and_average(tmp_path):
     import keras
 

@@ -476,6 +476,7 @@ class TranslationTask(TrainingTask):
                 shuffle=shuffle,
                 batch_tokens=training.batch_tokens * replicas,
                 pad_to_bucket=training.jit_compile,
+                duplicate=training.rdrop_alpha > 0,  # validation too: its KL term is 0 without dropout
             )
 
         run_info = {
@@ -489,7 +490,7 @@ class TranslationTask(TrainingTask):
     def compile(self, model, training, total_steps):
         model.compile(
             optimizer=make_optimizer(training, total_steps),
-            loss=MaskedSequenceLoss(label_smoothing=training.label_smoothing),
+            loss=MaskedSequenceLoss(label_smoothing=training.label_smoothing, rdrop_alpha=training.rdrop_alpha),
             metrics=[masked_accuracy],
             jit_compile=training.jit_compile,
         )
@@ -524,6 +525,8 @@ def _train(family, run_dir, write_dir, strategy_name, strategy, preset, data, ep
     # The batch size, learning rate and step counts are per replica; `fit`
     # is what this run trains with (its model and training configs).
     replicas = strategy.num_replicas_in_sync
+    if training.rdrop_alpha and replicas > 1:  # a split batch could part an example from its copy
+        raise ValueError(f"rdrop_alpha needs one replica; this strategy has {replicas}")
     global_batch = training.batch_size * replicas
     chosen = Preset(config, training)
     scaled = {name: max(1, round(chosen.fields()[name] / replicas)) for name in task.step_fields}

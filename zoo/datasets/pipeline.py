@@ -31,6 +31,7 @@ def make_dataset(
     repeat=False,
     batch_tokens=0,
     pad_to_bucket=False,
+    duplicate=False,
 ):
     """Build the training/validation `tf.data.Dataset` for `pairs`.
 
@@ -54,6 +55,10 @@ def make_dataset(
         pad_to_bucket: bool. Pad each batch to its bucket's longest length
             instead of its own longest sequence: a few distinct shapes, so
             that an XLA-compiled (`jit_compile`) step compiles a few times.
+        duplicate: bool. Repeat every example of a batch in the next row
+            (rows 2i and 2i+1 are the same example; R-Drop's pairs, see
+            `zoo.losses.MaskedSequenceLoss`). Batch sizes count examples
+            before they are repeated.
 
     Returns:
         A `tf.data.Dataset` of `(inputs, labels)` batches.
@@ -108,5 +113,7 @@ def make_dataset(
         padding_values=(0, 0, 0),
         pad_to_bucket_boundary=pad_to_bucket,
     )
+    if duplicate:
+        ds = ds.map(lambda s, d, l: tuple(tf.repeat(x, 2, axis=0) for x in (s, d, l)))
     ds = ds.map(lambda s, d, l: ({"encoder_inputs": s, "decoder_inputs": d}, l))
     return ds.prefetch(tf.data.AUTOTUNE)
