@@ -59,7 +59,8 @@ PRESETS = {
     # `small` with what the published Multi30k recurrent systems use (LIUM-CVC
     # WMT17: joint 10k vocabulary, tied embeddings, dropout 0.3-0.5): one
     # joint vocabulary and table for source, target and output, dropout 0.4,
-    # every epoch trained and the last 5 averaged.
+    # every epoch trained and the last 5 averaged. All 20 epochs: val BLEU
+    # 39.01 lowercased (beam 5) against 37.54 after 10 (1.2 h on 2 cores).
     "multi30k": Preset(
         LSTMConfig(
             source_vocabulary_size=10000,
