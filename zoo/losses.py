@@ -13,8 +13,8 @@ class MaskedSequenceLoss(keras.losses.Loss):
     different dropout masks and penalizes the symmetric KL divergence between
     the two predicted distributions. Here the batch holds each example twice
     in adjacent rows (`make_dataset(..., duplicate=True)`), so one forward
-    pass gives both, and pairs stay whole when tf.distribute splits a batch.
-    The value is the paper's `NLL_1 + NLL_2 + alpha * KL` divided by two,
+    pass gives both (training refuses R-Drop on several replicas, whose
+    split of a batch could part a pair). The value is the paper's `NLL_1 + NLL_2 + alpha * KL` divided by two,
     per target token.
 
     Args:
