@@ -5,7 +5,8 @@
 # converts every recipe.
 # Usage: recipes/multi30k_lstm.sh [DATA_DIR] [OUT_PREFIX]
 #   DATA_DIR holds train/val/test2016 .en/.de files (default ../shared/data/multi30k).
-# Tuned on val only; test2016 is for reporting. Rerunning resumes training (BackupAndRestore).
+# Tuned on val only; test2016 is for reporting. Rerunning resumes training (BackupAndRestore);
+# 1.2 h of training on 2 idle cores of an AVX-512 AMD EPYC (about 210 s per epoch).
 set -euo pipefail
 DATA="${1:-../shared/data/multi30k}:en-de"
 OUT="${2:-.}"
