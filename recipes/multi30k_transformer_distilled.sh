@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Experimental (2026-12-05, not yet measured to the end): the Multi30k Transformer trained on its
+# Experimental (2026-12-05; after 30 of 65 epochs, epochs 26-30 averaged: val BLEU 42.10 / 42.24
+# cased / lowercased, beam 5, against 40.46 / 40.67 for the shipped model): the Multi30k Transformer trained on its
 # training set plus the same sources translated by a trained model (sequence-level knowledge
 # distillation, Kim & Rush 2016; with the original pairs kept, "data diversification", Nguyen et
 # al. 2020). The teacher is the float32 artifact of recipes/multi30k_transformer.sh (beam 5);
