@@ -3,7 +3,8 @@
 # 4+4 layers of width 128, one joint WordPiece vocabulary and token table, no attention dropout,
 # inverse-sqrt schedule, 130 epochs, the last 10 averaged. Trains, evaluates, converts
 # every recipe, and ships the dynamic_int8 artifact with its model card to
-# models/multi30k_en_de_transformer.
+# models/multi30k_en_de_transformer (since 2026-12-05 it is the teacher of
+# recipes/multi30k_transformer_distilled.sh, whose student ships there instead).
 # Usage: recipes/multi30k_transformer.sh [DATA_DIR] [OUT_PREFIX]
 #   DATA_DIR holds train/val/test2016 .en/.de files (default ../shared/data/multi30k).
 # Tuned on val only; test2016 is for reporting. Rerunning resumes training (BackupAndRestore);
