@@ -17,14 +17,7 @@ OUT="${3:-.}"
 DATA="$OUT/runs/multi30k_dd"
 RUN="$OUT/runs/m30k_dd"
 
-if [ ! -f "$DATA/train.de" ]; then
-  mkdir -p "$DATA"
-  zoo translate "$TEACHER" --beam 5 --batch-size 32 < "$SRC/train.en" > "$DATA/teacher.de"  # 29,000 lines, ~3 min
-  paste -d'\n' "$SRC/train.en" "$SRC/train.en" > "$DATA/train.en.tmp"
-  paste -d'\n' "$SRC/train.de" "$DATA/teacher.de" > "$DATA/train.de.tmp"
-  for f in val.en val.de test2016.en test2016.de README.md; do cp "$SRC/$f" "$DATA/"; done
-  mv "$DATA/train.en.tmp" "$DATA/train.en" && mv "$DATA/train.de.tmp" "$DATA/train.de"
-fi
+"$(dirname "$0")/distill_data.sh" "$TEACHER" "$SRC" "$DATA"
 zoo train transformer --preset multi30k --data "$DATA:en-de" --out "$RUN" --epochs 30 --set average_last=5
 zoo eval "$RUN" --split val --beam 5
 for q in float32 dynamic_int8 int8; do
