@@ -18,12 +18,6 @@ RUN="$OUT/runs/m30k_lstm_joint"
 zoo train lstm --preset multi30k --data "$DATA" --out "$RUN"
 zoo eval "$RUN" --split val --beam 5
 zoo eval "$RUN" --split test --beam 5
-for q in float32 float16 dynamic_int8 int8 int16x8; do
-  zoo convert "$RUN" --quant "$q" --out "$OUT/artifacts/m30k_lstm_$q" --num-verify 1014
-done
-python -m bench.model_card --run "$RUN" \
-  --artifacts float32="$OUT/artifacts/m30k_lstm_float32" dynamic_int8="$OUT/artifacts/m30k_lstm_dynamic_int8" \
-    int8="$OUT/artifacts/m30k_lstm_int8" \
-  --ship dynamic_int8 --out "$OUT/models/multi30k_en_de_lstm_preset" --title "Multi30k English→German LSTM (preset, original data)" \
-  --data-terms "Multi30k En-De (Elliott et al., 2016; github.com/multi30k/dataset), partly derived from Flickr30K: provided for non-commercial research and educational use only. Cite Elliott, Frank, Sima'an, Specia (2016)." \
-  --data "$DATA" --example "A man rides a bike."
+"$(dirname "$0")/ship_multi30k.sh" "$RUN" "$OUT/artifacts/m30k_lstm" \
+  "$OUT/models/multi30k_en_de_lstm_preset" "Multi30k English→German LSTM (preset, original data)" "$DATA" \
+  float32 float16 dynamic_int8 int8 int16x8

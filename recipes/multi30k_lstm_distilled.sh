@@ -19,12 +19,5 @@ RUN="$OUT/runs/m30k_lstm_dd"
 "$(dirname "$0")/distill_data.sh" "$TEACHER" "$SRC" "$DATA"
 zoo train lstm --preset multi30k --data "$DATA:en-de" --out "$RUN" --epochs 12
 zoo eval "$RUN" --split val --beam 5
-for q in float32 dynamic_int8 int8; do
-  zoo convert "$RUN" --quant "$q" --out "$OUT/artifacts/m30k_lstm_dd_$q" --num-verify 1014
-done
-python -m bench.model_card --run "$RUN" \
-  --artifacts float32="$OUT/artifacts/m30k_lstm_dd_float32" dynamic_int8="$OUT/artifacts/m30k_lstm_dd_dynamic_int8" \
-    int8="$OUT/artifacts/m30k_lstm_dd_int8" \
-  --ship dynamic_int8 --out "$OUT/models/multi30k_en_de_lstm" --title "Multi30k English→German LSTM" \
-  --data-terms "Multi30k En-De (Elliott et al., 2016; github.com/multi30k/dataset), partly derived from Flickr30K: provided for non-commercial research and educational use only. Cite Elliott, Frank, Sima'an, Specia (2016)." \
-  --data "$SRC:en-de" --example "A man rides a bike."
+"$(dirname "$0")/ship_multi30k.sh" "$RUN" "$OUT/artifacts/m30k_lstm_dd" \
+  "$OUT/models/multi30k_en_de_lstm" "Multi30k English→German LSTM" "$SRC:en-de"

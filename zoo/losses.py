@@ -14,8 +14,8 @@ class MaskedSequenceLoss(keras.losses.Loss):
     the two predicted distributions. Here the batch holds each example twice
     in adjacent rows (`make_dataset(..., duplicate=True)`), so one forward
     pass gives both (training refuses R-Drop on several replicas, whose
-    split of a batch could part a pair). The value is the paper's `NLL_1 + NLL_2 + alpha * KL` divided by two,
-    per target token.
+    split of a batch could part a pair). The value is the paper's
+    `NLL_1 + NLL_2 + alpha * KL` divided by two, per target token.
 
     Args:
         label_smoothing: float. Mass spread uniformly over the vocabulary.
